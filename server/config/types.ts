@@ -1,0 +1,83 @@
+/** The wire protocol a provider speaks. `mock` is the built-in fake LLM (no network). */
+export type ProviderKind = "openai" | "anthropic" | "mock";
+
+/** Settings of the built-in mock provider (`kind = "mock"`). */
+export interface MockSettings {
+  /** Fixed reply text; when absent the mock echoes the last user message. */
+  reply: string | undefined;
+  /** Delay before the first byte, in milliseconds. */
+  latencyMs: number;
+  /** Characters per streamed chunk. */
+  chunkChars: number;
+  /** Delay between streamed chunks, in milliseconds. */
+  chunkDelayMs: number;
+}
+
+/** One `[provider.NAME]` table, validated. */
+export interface ProviderConfig {
+  name: string;
+  kind: ProviderKind;
+  /** Base URL without a trailing slash. OpenAI-compatible: includes `/v1`. Anthropic: without `/v1`. Empty for mock. */
+  baseUrl: string;
+  /** The provider credential, `${ENV}` already resolved. Never logged. */
+  apiKey: string | undefined;
+  /** Only for `kind = "mock"`. */
+  mock: MockSettings | undefined;
+}
+
+/** One `[[backend]]` entry, validated. */
+export interface BackendConfig {
+  /** Unique name: the `name` key, or `provider:model` (suffixed `#2`, `#3`… when repeated). */
+  name: string;
+  provider: string;
+  /** Model name sent upstream. */
+  model: string;
+  /** Extra client-visible model name. */
+  alias: string | undefined;
+  /** Context window in tokens; undefined means unknown (no check). */
+  context: number | undefined;
+  vision: boolean;
+  thinking: boolean;
+  maxPerDay: number | undefined;
+  maxPerHour: number | undefined;
+  maxPer5Hours: number | undefined;
+  /** Globs over the requested model name (`*` and `?`). Empty: matches every model. */
+  modelMatch: string[];
+  /** Request body keys to rename: old → new. */
+  keyRename: Record<string, string>;
+  /** Request body keys to delete. */
+  keyDelete: string[];
+  /** Request body keys to add (overwriting). */
+  keyAdd: Record<string, unknown>;
+  /** Client-visible model names to fail over to when every backend of this model fails. */
+  fallbacks: string[];
+}
+
+/** A client token from `[tokens]` or `API_KEYS`. */
+export interface ClientToken {
+  name: string;
+  secret: string;
+}
+
+/** Server settings (top-level keys of the file). */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Whole-request deadline, in milliseconds (`request_timeout`, seconds in the file). */
+  requestTimeoutMs: number;
+  /** Further attempts after the first one fails. */
+  maxRetries: number;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  https: { enabled: boolean; keyFile: string | undefined; certFile: string | undefined };
+  cors: { enabled: boolean; origin: string };
+}
+
+/** The whole validated configuration. */
+export interface Config {
+  server: ServerConfig;
+  providers: Map<string, ProviderConfig>;
+  backends: BackendConfig[];
+  tokens: ClientToken[];
+  /** Where the configuration came from (a path, or "environment"), for messages. */
+  source: string;
+}
