@@ -1,0 +1,37 @@
+import type { ProviderKind } from "../config/types.js";
+
+/** The wire protocol an upstream speaks. */
+export type Dialect = "openai" | "anthropic";
+
+/** One call to an upstream, already in the upstream's dialect. */
+export interface UpstreamCall {
+  /** `chat`: OpenAI `POST {base}/chat/completions` or Anthropic `POST {base}/v1/messages`; `count_tokens`: Anthropic only. */
+  operation: "chat" | "count_tokens";
+  /** The request body in the upstream's dialect; serialized exactly once, by the adapter. */
+  body: Record<string, unknown>;
+  /** Extra request headers (already allowlisted, e.g. `anthropic-beta`); never client credentials. */
+  headers: Record<string, string>;
+  /** Aborts the upstream request (client gone, deadline passed). */
+  signal: AbortSignal;
+}
+
+/** The upstream's answer: status and headers as received, the body as a byte stream read once. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** A configured provider: knows its URL, credential and transport; knows nothing of routing or translation. */
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly kind: ProviderKind;
+  readonly dialect: Dialect;
+  /**
+   * Sends one request. Resolves once response headers arrive; rejects with an LlmuxError (UPSTREAM_FAILED,
+   * UPSTREAM_TIMEOUT or CANCELED) when no response arrives. Never retries.
+   */
+  send(call: UpstreamCall): Promise<UpstreamResponse>;
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}
