@@ -1,0 +1,27 @@
+/**
+ * What backend selection needs to know about a request, extracted by each dialect's `*Requirements()` function.
+ * Kept as a plain type so translators do not depend on generated protobuf code; the Route service maps it to
+ * `llmux.route.v1.RouteRequirements`.
+ */
+export interface Requirements {
+  /** The model the client asked for. */
+  model: string;
+  /** Estimated prompt tokens (see estimateTextTokens). */
+  promptTokens: number;
+  /** Output tokens asked for; 0 when the client gave no limit. */
+  maxOutputTokens: number;
+  hasImages: boolean;
+  wantsThinking: boolean;
+}
+
+/**
+ * Estimated tokens for text: one token per 4 UTF-16 units, rounded up. It is the documented fallback where no
+ * tokenizer for the model is known; it over-counts code and under-counts CJK, which is why context checks keep
+ * a margin rather than trusting it to the token.
+ */
+export function estimateTextTokens(chars: number): number {
+  return Math.ceil(chars / 4);
+}
+
+/** Tokens charged per image when estimating (a 1024×1024 image is ~1,600 tokens on the major providers). */
+export const IMAGE_TOKEN_ESTIMATE = 1600;
