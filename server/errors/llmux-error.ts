@@ -31,6 +31,11 @@ export class LlmuxError extends ConnectError {
   readonly upstreamType: string | undefined;
   readonly retryAfterMs: number | undefined;
 
+  /** ConnectError overrides instanceof; restore the prototype-chain check for this subclass. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && Object.prototype.isPrototypeOf.call(LlmuxError.prototype, value);
+  }
+
   constructor(reason: Reason, message: string, options: LlmuxErrorOptions = {}) {
     const info = create(ErrorInfoSchema, {
       reason,
@@ -40,7 +45,8 @@ export class LlmuxError extends ConnectError {
       upstreamType: options.upstreamType ?? "",
     });
     super(message, REASONS[reason].code, undefined, [{ desc: ErrorInfoSchema, value: info }], options.cause);
-    this.name = "LlmuxError";
+    // `name` stays "ConnectError": ConnectError's instanceof check is by name for anything but its own prototype,
+    // and Connect handlers must recognise this error to send its code and details.
     this.reason = reason;
     this.param = options.param;
     this.upstreamStatus = options.upstreamStatus;

@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ClientToken } from "../config/types.js";
+
+/** Who a request is from. */
+export interface Principal {
+  /** The token's name from `[tokens]` (never the secret). */
+  name: string;
+}
+
+export interface ClientTokenAuth {
+  /** True when no token is configured: the gateway is open to whoever can reach it. */
+  readonly open: boolean;
+  /** The principal for a presented secret, or undefined. Takes the same time whether or not it matches. */
+  authenticate(secret: string): Principal | undefined;
+}
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+
+/**
+ * Checks client tokens in constant time: the presented secret is hashed, and its digest is compared with every
+ * configured digest by timingSafeEqual (equal 32-byte lengths, so it never throws), without stopping early.
+ * Hashing first also means secrets of any length or encoding are handled the same way.
+ */
+export function createClientTokenAuth(tokens: readonly ClientToken[]): ClientTokenAuth {
+  const entries = tokens.map((token) => ({ name: token.name, digest: digest(token.secret) }));
+  return {
+    open: entries.length === 0,
+    authenticate(secret) {
+      const presented = digest(secret);
+      let match: Principal | undefined;
+      for (const entry of entries) {
+        if (timingSafeEqual(presented, entry.digest) && !match) match = { name: entry.name };
+      }
+      return match;
+    },
+  };
+}
+
+/**
+ * The credential a request presents: `Authorization: Bearer …` when present (what the OpenAI and Anthropic SDKs
+ * send), otherwise `x-api-key` (Claude Code with ANTHROPIC_API_KEY, the AI SDK). Deterministic when both are sent.
+ */
+export function presentedCredential(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === "string") {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    return match ? match[1]!.trim() : undefined;
+  }
+  const apiKey = headers["x-api-key"];
+  return typeof apiKey === "string" && apiKey.length > 0 ? apiKey : undefined;
+}

@@ -1,0 +1,22 @@
+/** Thrown when a body exceeds the size the caller accepts. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`body exceeds ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+/**
+ * Reads a byte stream to a UTF-8 string, stopping with BodyTooLargeError once `limit` bytes have arrived, so a
+ * runaway upstream cannot exhaust memory. Chunks are decoded once, at the end.
+ */
+export async function readBody(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > limit) throw new BodyTooLargeError(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}

@@ -1,0 +1,74 @@
+import { Pool } from "undici";
+import { llmuxError, Reason, LlmuxError } from "../errors/llmux-error.js";
+import type { UpstreamResponse } from "./provider.js";
+
+/** Timeouts of one upstream transport, in milliseconds. llmux sets every one; none is left at undici's default. */
+export interface TransportTimeouts {
+  connectMs: number;
+  /** Until response headers arrive (the first byte). */
+  headersMs: number;
+  /** Longest silence between two body chunks. */
+  idleMs: number;
+}
+
+/** A pooled keep-alive HTTP/1.1 client for one upstream origin. */
+export interface HttpTransport {
+  post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the transport for a provider's base URL. One undici Pool per origin keeps connections alive between
+ * requests; redirects are never followed (the provider key must not travel to another host) and undici's own
+ * retries are off (the route layer owns the one retry loop).
+ */
+export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts): HttpTransport {
+  const url = new URL(baseUrl);
+  const basePath = url.pathname.replace(/\/+$/, "");
+  const pool = new Pool(url.origin, {
+    connect: { timeout: timeouts.connectMs },
+    connectTimeout: timeouts.connectMs,
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.idleMs,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    connections: 256,
+    pipelining: 1,
+  });
+  return {
+    async post(path, headers, body, signal) {
+      try {
+        const res = await pool.request({
+          method: "POST",
+          path: basePath + path,
+          headers,
+          body,
+          signal,
+        });
+        return { status: res.statusCode, headers: res.headers, body: res.body };
+      } catch (err) {
+        throw transportError(err, url.host, signal);
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * Classifies a transport failure. The message names the upstream host (never its key or path query) so an
+ * operator can tell which backend failed; it is safe to show to clients.
+ */
+export function transportError(err: unknown, host: string, signal?: AbortSignal): LlmuxError {
+  if (err instanceof LlmuxError) return err;
+  const code = typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "";
+  const name = err instanceof Error ? err.name : "";
+  if (signal?.aborted || name === "AbortError" || code === "UND_ERR_ABORTED") {
+    return llmuxError(Reason.CANCELED, "request canceled", { cause: err });
+  }
+  if (code === "UND_ERR_CONNECT_TIMEOUT") return llmuxError(Reason.UPSTREAM_TIMEOUT, `connecting to ${host} timed out`, { cause: err });
+  if (code === "UND_ERR_HEADERS_TIMEOUT") return llmuxError(Reason.UPSTREAM_TIMEOUT, `${host} did not answer in time`, { cause: err });
+  if (code === "UND_ERR_BODY_TIMEOUT") return llmuxError(Reason.UPSTREAM_TIMEOUT, `${host} stopped sending`, { cause: err });
+  if (code === "ECONNREFUSED") return llmuxError(Reason.UPSTREAM_FAILED, `${host} refused the connection`, { cause: err });
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return llmuxError(Reason.UPSTREAM_FAILED, `${host} could not be resolved`, { cause: err });
+  return llmuxError(Reason.UPSTREAM_FAILED, `connection to ${host} failed`, { cause: err });
+}

@@ -1,0 +1,31 @@
+import type { ProviderConfig } from "../config/types.js";
+import { llmuxError, Reason } from "../errors/llmux-error.js";
+import { createHttpTransport, type TransportTimeouts } from "./http-transport.js";
+import type { ProviderAdapter } from "./provider.js";
+
+/**
+ * A provider speaking OpenAI Chat Completions: OpenAI itself, vLLM, LM Studio, Ollama, and the many hosted
+ * "OpenAI-compatible" APIs. `base_url` includes the `/v1` part, as in the OpenAI SDK.
+ */
+export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts: TransportTimeouts): ProviderAdapter {
+  const transport = createHttpTransport(config.baseUrl, timeouts);
+  const auth = config.apiKey ? `Bearer ${config.apiKey}` : undefined;
+  return {
+    name: config.name,
+    kind: config.kind,
+    dialect: "openai",
+    send(call) {
+      if (call.operation !== "chat") {
+        return Promise.reject(llmuxError(Reason.INVALID_REQUEST, `${call.operation} is not supported by OpenAI-compatible providers`));
+      }
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        accept: call.body.stream === true ? "text/event-stream" : "application/json",
+        "user-agent": "llmux",
+      };
+      if (auth) headers.authorization = auth;
+      return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal);
+    },
+    close: () => transport.close(),
+  };
+}

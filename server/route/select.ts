@@ -1,0 +1,130 @@
+import type { BackendConfig } from "../config/types.js";
+import { globMatch } from "../lib/glob.js";
+import type { Requirements } from "../translate/requirements.js";
+import type { Unavailability } from "./backend-state.js";
+
+/** Why a backend was skipped. Mirrors llmux.route.v1.SkipReason. */
+export type SkipReason =
+  | "model_name_mismatch"
+  | "context_too_small"
+  | "no_vision"
+  | "no_thinking"
+  | "model_pattern_mismatch"
+  | "cooling_down"
+  | "rate_window_full";
+
+/** What selection decided about one configured backend. */
+export interface Decision {
+  backend: BackendConfig;
+  kept: boolean;
+  reason?: SkipReason;
+  detail?: string;
+  /** For cooldown and rate windows: Unix ms when the backend is available again. */
+  availableAt?: number;
+}
+
+/** The outcome of selection: candidates in the order they are tried, and a decision per configured backend. */
+export interface Selection {
+  mode: "model_name" | "capability";
+  candidates: BackendConfig[];
+  decisions: Decision[];
+}
+
+/** The names a backend answers to: "provider:model", the model part, and its alias. */
+export function servesByName(backend: BackendConfig, model: string): boolean {
+  return backend.model === model || backend.alias === model || `${backend.provider}:${backend.model}` === model || backend.name === model;
+}
+
+function fitsContext(backend: BackendConfig, req: Requirements): string | undefined {
+  if (backend.context === undefined) return undefined;
+  const needed = req.promptTokens + req.maxOutputTokens;
+  return needed > backend.context ? `needs about ${needed} tokens, context is ${backend.context}` : undefined;
+}
+
+/**
+ * Picks the candidate backends for a request. Pure: state enters as a function of the backend.
+ *
+ * 1. Model-name routing: if any backend serves the requested model by name, only those backends (in configuration
+ *    order) are candidates, followed by the backends of the models they name in `fallbacks`. They are filtered by
+ *    context, vision, cooldown and rate windows; `model_match` and `thinking` do not apply (the client chose the
+ *    model).
+ * 2. Capability routing otherwise: every backend in configuration order is a candidate when the request fits its
+ *    context, it has vision if the request carries images, thinking if it asks for reasoning, its `model_match`
+ *    globs (if any) match the model, and it is neither cooling down nor out of rate window.
+ */
+export function selectBackends(
+  backends: readonly BackendConfig[],
+  req: Requirements,
+  unavailable: (backend: BackendConfig) => Unavailability | undefined,
+): Selection {
+  const named = backends.filter((b) => servesByName(b, req.model));
+  if (named.length > 0) return selectByName(backends, named, req, unavailable);
+  const decisions: Decision[] = [];
+  const candidates: BackendConfig[] = [];
+  for (const backend of backends) {
+    const decision = judge(backend, req, unavailable, true);
+    decisions.push(decision);
+    if (decision.kept) candidates.push(backend);
+  }
+  return { mode: "capability", candidates, decisions };
+}
+
+function selectByName(
+  backends: readonly BackendConfig[],
+  named: BackendConfig[],
+  req: Requirements,
+  unavailable: (backend: BackendConfig) => Unavailability | undefined,
+): Selection {
+  // The named backends first, then fallback models' backends, each backend once.
+  const ordered: BackendConfig[] = [...named];
+  const seen = new Set(named);
+  for (const backend of named) {
+    for (const fallback of backend.fallbacks) {
+      for (const other of backends) {
+        if (!seen.has(other) && servesByName(other, fallback)) {
+          seen.add(other);
+          ordered.push(other);
+        }
+      }
+    }
+  }
+  const byBackend = new Map<BackendConfig, Decision>();
+  const candidates: BackendConfig[] = [];
+  for (const backend of ordered) {
+    const decision = judge(backend, req, unavailable, false);
+    byBackend.set(backend, decision);
+    if (decision.kept) candidates.push(backend);
+  }
+  const decisions = backends.map(
+    (backend) => byBackend.get(backend) ?? { backend, kept: false, reason: "model_name_mismatch" as const, detail: `does not serve ${req.model}` },
+  );
+  return { mode: "model_name", candidates, decisions };
+}
+
+function judge(
+  backend: BackendConfig,
+  req: Requirements,
+  unavailable: (backend: BackendConfig) => Unavailability | undefined,
+  capability: boolean,
+): Decision {
+  const tooSmall = fitsContext(backend, req);
+  if (tooSmall) return { backend, kept: false, reason: "context_too_small", detail: tooSmall };
+  if (req.hasImages && !backend.vision) return { backend, kept: false, reason: "no_vision", detail: "request has images, backend has no vision" };
+  if (capability) {
+    if (req.wantsThinking && !backend.thinking) return { backend, kept: false, reason: "no_thinking", detail: "request asks for reasoning, backend has no thinking" };
+    if (backend.modelMatch.length > 0 && !backend.modelMatch.some((pattern) => globMatch(pattern, req.model))) {
+      return { backend, kept: false, reason: "model_pattern_mismatch", detail: `${req.model} matches none of ${backend.modelMatch.join(", ")}` };
+    }
+  }
+  const state = unavailable(backend);
+  if (state) {
+    return {
+      backend,
+      kept: false,
+      reason: state.kind === "cooldown" ? "cooling_down" : "rate_window_full",
+      detail: state.detail,
+      availableAt: state.until,
+    };
+  }
+  return { backend, kept: true };
+}

@@ -1,0 +1,97 @@
+import type { BackendConfig, ProviderConfig } from "../../config/types.js";
+import type { BackendState } from "../../route/backend-state.js";
+import type { AttemptTrace, Dispatcher, DispatchResult } from "../../route/dispatch.js";
+import { noCandidateError } from "../../route/no-candidate.js";
+import type { Selection } from "../../route/select.js";
+import type { Dialect, Exchange } from "../../translate/exchange/exchange.js";
+import type { Requirements } from "../../translate/requirements.js";
+import type { RouteServiceImpl } from "../route/route-service.js";
+
+/** What the facade learns about how a request was routed, for its log line. */
+export interface RouteTrace {
+  selection: Selection | undefined;
+  attempts: AttemptTrace[];
+}
+
+/** One chat request from the facade, already validated and in the client's dialect. */
+export interface ChatCall {
+  requirements: Requirements;
+  stream: boolean;
+  operation: "chat" | "count_tokens";
+  exchangeFor(dialect: Dialect): Exchange;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  trace: RouteTrace;
+}
+
+/** A client-visible model, for `GET /v1/models`. */
+export interface ModelEntry {
+  id: string;
+  ownedBy: string;
+}
+
+/** A backend's state, for `/healthz`. */
+export interface BackendHealth {
+  name: string;
+  provider: string;
+  state: "available" | "cooling_down" | "rate_limited";
+  /** Unix ms when it is available again (absent when available). */
+  availableAt?: number;
+}
+
+export interface GatewayService {
+  /** Routes one request: selection (through the Route service, in-process), then the retry loop. */
+  chat(call: ChatCall): Promise<DispatchResult>;
+  /** Client-visible model names: each backend's model and alias, first occurrence wins, in configuration order. */
+  models(): ModelEntry[];
+  health(): BackendHealth[];
+}
+
+export interface GatewayServiceDeps {
+  route: RouteServiceImpl;
+  dispatcher: Dispatcher;
+  state: BackendState;
+  backends: () => readonly BackendConfig[];
+  providers: () => ReadonlyMap<string, ProviderConfig>;
+  now: () => number;
+}
+
+/** Creates the gateway service that the HTTP facade calls for every request. */
+export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
+  return {
+    async chat(call) {
+      const selection = deps.route.select(call.requirements);
+      call.trace.selection = selection;
+      if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
+      return deps.dispatcher.dispatch(
+        { exchangeFor: call.exchangeFor, stream: call.stream, operation: call.operation, headers: call.headers, signal: call.signal, trace: call.trace.attempts },
+        selection.candidates,
+      );
+    },
+    models() {
+      const seen = new Set<string>();
+      const entries: ModelEntry[] = [];
+      for (const backend of deps.backends()) {
+        for (const id of [backend.alias, backend.model]) {
+          if (id !== undefined && !seen.has(id)) {
+            seen.add(id);
+            entries.push({ id, ownedBy: backend.provider });
+          }
+        }
+      }
+      return entries;
+    },
+    health() {
+      return deps.backends().map((backend) => {
+        const unavailable = deps.state.unavailable(backend);
+        if (!unavailable) return { name: backend.name, provider: backend.provider, state: "available" as const };
+        return {
+          name: backend.name,
+          provider: backend.provider,
+          state: unavailable.kind === "cooldown" ? ("cooling_down" as const) : ("rate_limited" as const),
+          availableAt: unavailable.until,
+        };
+      });
+    },
+  };
+}

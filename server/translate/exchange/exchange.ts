@@ -1,0 +1,45 @@
+import type { BackendConfig } from "../../config/types.js";
+import type { LlmuxError } from "../../errors/llmux-error.js";
+import type { SseEvent, Usage } from "../canonical.js";
+
+/** The two HTTP dialects llmux speaks, to clients and to upstreams. */
+export type Dialect = "openai" | "anthropic";
+
+/**
+ * Turns one upstream stream into the client's stream, event by event. Created per attempt; holds the state of
+ * that one stream.
+ */
+export interface StreamTranslator {
+  /** Client SSE text for one upstream event ("" when nothing is due yet). Throws an LlmuxError on an in-band error. */
+  push(event: SseEvent): string;
+  /** Client SSE text at a clean end of the upstream body. Throws if the upstream stream was truncated. */
+  end(): string;
+  /** A terminal error frame in the client's dialect (the stream ends after it). */
+  error(err: LlmuxError): string;
+  /** Usage reported so far (cumulative), if any. */
+  usage(): Usage | undefined;
+}
+
+/**
+ * Everything that differs between the four (client dialect, backend dialect) routes, as pure functions over one
+ * request. Created per request; `upstreamBody` may be called once per attempt (failover re-encodes for the next
+ * backend, leaving the client's body untouched).
+ */
+export interface Exchange {
+  /** The body to send to this backend, in its dialect, with the backend's model and key edits applied. */
+  upstreamBody(backend: BackendConfig): Record<string, unknown>;
+  /** The client's response body (serialized) for a successful non-streaming upstream answer. */
+  response(upstreamText: string, upstreamJson: unknown): { body: string; usage: Usage | undefined };
+  /** A stream translator for one attempt. */
+  stream(): StreamTranslator;
+  /** Maps a non-2xx upstream answer to an error (the upstream's own message is kept for 4xx). */
+  upstreamError(status: number, bodyText: string): LlmuxError;
+}
+
+/** Per-request facts a translator cannot make up itself (it has no clock and no randomness). */
+export interface ExchangeContext {
+  /** Response id in the client's format, used where the upstream's id cannot be passed on. */
+  id: string;
+  /** Unix seconds. */
+  created: number;
+}

@@ -1,0 +1,103 @@
+import { llmuxError, Reason } from "../../errors/llmux-error.js";
+
+/** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
+export interface OpenAIMessage {
+  role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+  content?: string | Array<Record<string, unknown>> | null;
+  [key: string]: unknown;
+}
+
+/**
+ * A validated OpenAI Chat Completions request. Unknown fields are kept (they pass through to OpenAI-compatible
+ * backends unchanged); the fields llmux reads are type-checked.
+ */
+export interface OpenAIChatBody {
+  model: string;
+  messages: OpenAIMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean; [key: string]: unknown } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  reasoning_effort?: string | null;
+  tools?: Array<Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
+const MAX_MESSAGES = 100_000;
+const MAX_MODEL_LENGTH = 256;
+// Request fields that would redirect the call or smuggle credentials (LiteLLM CVE-2024-6587).
+const FORBIDDEN_FIELDS = ["api_base", "base_url", "api_key", "extra_headers", "headers", "api_version"];
+
+function invalid(message: string, param: string): never {
+  throw llmuxError(Reason.INVALID_REQUEST, message, { param });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function checkOptionalNumber(body: Record<string, unknown>, key: string, min: number, max: number, integer: boolean): void {
+  const value = body[key];
+  if (value === undefined || value === null) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    invalid(`${key} must be ${integer ? "an integer" : "a number"} between ${min} and ${max}`, key);
+  }
+}
+
+/**
+ * Validates an OpenAI Chat Completions request body. Checks exactly what llmux relies on, plus what must never
+ * reach an upstream (non-finite numbers, string booleans, redirecting fields); everything else is left for the
+ * backend to judge. Linear in the number of messages and content parts; never recurses into user data.
+ */
+export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
+  if (!isObject(body)) invalid("request body must be a JSON object", "");
+  const model = body.model;
+  if (typeof model !== "string" || model.length === 0) invalid("model must be a non-empty string", "model");
+  if (model.length > MAX_MODEL_LENGTH) invalid(`model must be at most ${MAX_MODEL_LENGTH} characters`, "model");
+  if (/[\u0000-\u001f\u007f]/.test(model)) invalid("model must not contain control characters", "model");
+  for (const key of FORBIDDEN_FIELDS) {
+    if (key in body) invalid(`${key} is not allowed: llmux decides where requests go`, key);
+  }
+  const messages = body.messages;
+  if (!Array.isArray(messages)) invalid("messages must be an array", "messages");
+  if (messages.length === 0) invalid("messages must contain at least one message", "messages");
+  if (messages.length > MAX_MESSAGES) invalid(`messages must contain at most ${MAX_MESSAGES} items`, "messages");
+  for (let i = 0; i < messages.length; i++) {
+    const message: unknown = messages[i];
+    if (!isObject(message)) invalid("each message must be an object", `messages.${i}`);
+    if (typeof message.role !== "string" || !ROLES.has(message.role)) {
+      invalid("role must be one of system, developer, user, assistant, tool", `messages.${i}.role`);
+    }
+    const content = message.content;
+    if (content !== undefined && content !== null && typeof content !== "string") {
+      if (!Array.isArray(content)) invalid("content must be a string or an array of content parts", `messages.${i}.content`);
+      for (let j = 0; j < content.length; j++) {
+        const part: unknown = content[j];
+        if (!isObject(part) || typeof part.type !== "string") {
+          invalid("each content part must be an object with a type", `messages.${i}.content.${j}`);
+        }
+      }
+    }
+  }
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") invalid("stream must be a boolean", "stream");
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null) {
+    if (!isObject(streamOptions)) invalid("stream_options must be an object", "stream_options");
+    if (streamOptions.include_usage !== undefined && typeof streamOptions.include_usage !== "boolean") {
+      invalid("stream_options.include_usage must be a boolean", "stream_options.include_usage");
+    }
+  }
+  checkOptionalNumber(body, "max_tokens", 1, 2 ** 31 - 1, true);
+  checkOptionalNumber(body, "max_completion_tokens", 1, 2 ** 31 - 1, true);
+  checkOptionalNumber(body, "temperature", 0, 2, false);
+  checkOptionalNumber(body, "top_p", 0, 1, false);
+  checkOptionalNumber(body, "n", 1, 128, true);
+  if (body.tools !== undefined && body.tools !== null) {
+    if (!Array.isArray(body.tools)) invalid("tools must be an array", "tools");
+    for (let i = 0; i < body.tools.length; i++) {
+      if (!isObject(body.tools[i])) invalid("each tool must be an object", `tools.${i}`);
+    }
+  }
+  return body as OpenAIChatBody;
+}
