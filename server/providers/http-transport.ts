@@ -45,13 +45,22 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
           body,
           signal,
         });
-        return { status: res.statusCode, headers: res.headers, body: res.body };
+        return { status: res.statusCode, headers: res.headers, body: classifyBodyErrors(res.body, url.host, signal) };
       } catch (err) {
         throw transportError(err, url.host, signal);
       }
     },
     close: () => pool.close(),
   };
+}
+
+/** Re-throws failures while reading a response body (reset, idle timeout, abort) as classified LlmuxErrors. */
+async function* classifyBodyErrors(body: AsyncIterable<Uint8Array>, host: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    throw transportError(err, host, signal);
+  }
 }
 
 /**

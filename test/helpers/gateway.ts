@@ -1,0 +1,49 @@
+import { Writable } from "node:stream";
+import { buildApp, createLogger } from "../../server/app.js";
+import { parseConfig } from "../../server/config/load.js";
+import type { Config } from "../../server/config/types.js";
+
+/** A gateway listening on 127.0.0.1 with an OS-chosen port, and the log lines it wrote. */
+export interface TestGateway {
+  url: string;
+  config: Config;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real gateway (the same buildApp as `llmux start`) from TOML text on port 0. Log lines are captured
+ * so tests can assert what is (and is not) logged.
+ */
+export async function startGateway(toml: string, options: { env?: Record<string, string>; now?: () => number; verbose?: boolean } = {}): Promise<TestGateway> {
+  const config = parseConfig(toml, { source: "test.toml", baseDir: ".", env: options.env ?? {}, overrides: { port: 0, host: "127.0.0.1" } });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  const logger = createLogger(options.verbose ? "debug" : "info", sink);
+  const app = await buildApp(config, { logger, now: options.now, verbose: options.verbose });
+  await app.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.fastify.server.address();
+  if (typeof address !== "object" || address === null) throw new Error("gateway did not bind");
+  return { url: `http://127.0.0.1:${address.port}`, config, logs, close: () => app.close() };
+}
+
+/** A port on 127.0.0.1 that refuses connections (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
+}
+
+/** A fetch response body as JSON, typed loosely on purpose: tests assert its shape with toEqual. */
+export async function readJson(res: Response): Promise<any> {
+  return res.json();
+}
