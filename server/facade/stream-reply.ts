@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
-import type { DispatchResult } from "../route/dispatch.js";
+import type { ChatResult } from "../services/gateway/gateway-service.js";
 
 /**
  * An AbortSignal that fires when the client goes away before the response is complete, in any phase (waiting
@@ -16,7 +16,7 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 /** Sends a dispatch result: a JSON body as is, or an SSE stream that starts with the already-validated first frames. */
-export function sendResult(reply: FastifyReply, result: DispatchResult): FastifyReply {
+export function sendResult(reply: FastifyReply, result: ChatResult): FastifyReply {
   if (result.kind === "json") {
     return reply.code(200).header("content-type", "application/json").send(result.body);
   }

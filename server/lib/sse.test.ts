@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SseEvent } from "../translate/canonical.js";
+import type { SseEvent } from "./sse.js";
 import { createSseParser, formatSse } from "./sse.js";
 
 interface Fixture {

@@ -1,4 +1,10 @@
-import type { SseEvent } from "../translate/canonical.js";
+/** An SSE event as parsed from the wire. */
+export interface SseEvent {
+  /** The `event:` field, undefined when absent. */
+  event: string | undefined;
+  /** The `data:` lines joined with "\n". */
+  data: string;
+}
 
 /**
  * An incremental Server-Sent Events parser for one response body. Feed it the body's byte chunks as they arrive,

@@ -187,13 +187,8 @@ export interface EncodeContext {
   created: number;
 }
 
-/** An SSE event as parsed from the wire (server/lib/sse.ts). */
-export interface SseEvent {
-  /** The `event:` field, undefined when absent. */
-  event: string | undefined;
-  /** The `data:` lines joined with "\n". */
-  data: string;
-}
+/** An SSE event as parsed from the wire; defined beside the parser in server/lib/sse.ts. */
+export type { SseEvent } from "../lib/sse.js";
 
 /** Usage with every counter zero. */
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });

@@ -7,6 +7,9 @@ import type { Dialect, Exchange } from "../../translate/exchange/exchange.js";
 import type { Requirements } from "../../translate/requirements.js";
 import type { RouteServiceImpl } from "../route/route-service.js";
 
+/** A committed answer: a JSON body, or a stream whose first frames are already validated. */
+export type ChatResult = DispatchResult;
+
 /** What the facade learns about how a request was routed, for its log line. */
 export interface RouteTrace {
   selection: Selection | undefined;
@@ -41,7 +44,7 @@ export interface BackendHealth {
 
 export interface GatewayService {
   /** Routes one request: selection (through the Route service, in-process), then the retry loop. */
-  chat(call: ChatCall): Promise<DispatchResult>;
+  chat(call: ChatCall): Promise<ChatResult>;
   /** Client-visible model names: each backend's model and alias, first occurrence wins, in configuration order. */
   models(): ModelEntry[];
   health(): BackendHealth[];
