@@ -5,6 +5,7 @@ import { RouteService } from "../gen/llmux/route/v1/route_service_pb.js";
 import { createClientTokenAuth } from "./auth/client-tokens.js";
 import type { Config } from "./config/types.js";
 import { createAuthHook } from "./facade/auth-hook.js";
+import { createCorsHook } from "./facade/cors.js";
 import { sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
@@ -134,6 +135,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     }
   });
 
+  if (config.server.cors.enabled) fastify.addHook("onRequest", createCorsHook(config.server.cors.origin));
   registerHealthRoutes(fastify, { gateway });
   const auth = createClientTokenAuth(config.tokens);
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
