@@ -1,0 +1,45 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { findTooDeep, jsonTextLength } from "./json-measure.js";
+
+function deepArray(depth: number): unknown {
+  return JSON.parse("[".repeat(depth) + "]".repeat(depth));
+}
+
+describe("jsonTextLength", () => {
+  it("equals JSON.stringify(value).length for parsed JSON", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(jsonTextLength(v)).toBe(JSON.stringify(v).length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("skips undefined object members as JSON.stringify does", () => {
+    expect(jsonTextLength({ a: 1, b: undefined, c: "x" })).toBe(JSON.stringify({ a: 1, b: undefined, c: "x" }).length);
+  });
+
+  it("measures a 100 000-deep value that JSON.stringify cannot", () => {
+    const v = deepArray(100_000);
+    expect(() => JSON.stringify(v)).toThrow(RangeError);
+    expect(jsonTextLength(v)).toBe(200_000);
+  });
+});
+
+describe("findTooDeep", () => {
+  it.each<[string, unknown, number, Array<string | number> | undefined]>([
+    ["a scalar", 5, 0, undefined],
+    ["an object at the limit", { a: { b: 1 } }, 2, undefined],
+    ["an object past the limit", { a: { b: {} } }, 2, ["a", "b"]],
+    ["the first too-deep branch", { ok: [1], bad: [[[]]] }, 2, ["bad", 0]],
+    ["the root itself at limit 0", [], 0, []],
+  ])("%s", (_name, value, max, path) => {
+    expect(findTooDeep(value, max)).toEqual(path);
+  });
+
+  it("walks a 100 000-deep value without recursion", () => {
+    expect(findTooDeep(deepArray(100_000), 100_001)).toBeUndefined();
+    expect(findTooDeep(deepArray(100_000), 3)).toEqual([0, 0, 0]);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Iterative measurements of parsed JSON. `JSON.parse` accepts nesting far deeper than `JSON.stringify` (which
+ * recurses) can write back: a 100 000-deep array parses fine and then overflows the stack when serialised. These
+ * walks use an explicit stack, so they are safe on any parsed value and linear in its size.
+ */
+
+/**
+ * The path (keys and indexes) to the first value nested deeper than `maxDepth` levels of arrays/objects inside
+ * `value`, or undefined when there is none. Lets the validator reject such bodies with a 400 before anything
+ * tries to serialise them.
+ */
+export function findTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
+  interface Frame {
+    value: unknown;
+    depth: number;
+    key: string | number;
+    parent: Frame | undefined;
+  }
+  const stack: Frame[] = [{ value, depth: 0, key: "", parent: undefined }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const v = frame.value;
+    if (typeof v !== "object" || v === null) continue;
+    if (frame.depth >= maxDepth) {
+      const path: Array<string | number> = [];
+      for (let f: Frame | undefined = frame; f?.parent !== undefined; f = f.parent) path.push(f.key);
+      return path.reverse();
+    }
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: frame.depth + 1, key: i, parent: frame });
+    } else {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]!;
+        stack.push({ value: (v as Record<string, unknown>)[k], depth: frame.depth + 1, key: k, parent: frame });
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The length `JSON.stringify(value)` would have, computed without recursion (keys and strings are measured by
+ * stringifying them individually, which does not recurse). Used for token estimates of tool inputs and schemas.
+ */
+export function jsonTextLength(value: unknown): number {
+  let total = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    switch (typeof v) {
+      case "string":
+        total += JSON.stringify(v).length;
+        break;
+      case "number":
+        total += Number.isFinite(v) ? String(v).length : 4;
+        break;
+      case "boolean":
+        total += v ? 4 : 5;
+        break;
+      case "object":
+        if (v === null) {
+          total += 4;
+        } else if (Array.isArray(v)) {
+          // Brackets and commas; undefined/function items are written as null, close enough for an estimate.
+          total += 2 + Math.max(0, v.length - 1);
+          for (const item of v) stack.push(item);
+        } else {
+          const keys = Object.keys(v);
+          let written = 0;
+          for (const k of keys) {
+            const item = (v as Record<string, unknown>)[k];
+            if (item === undefined || typeof item === "function") continue;
+            total += JSON.stringify(k).length + 1;
+            written++;
+            stack.push(item);
+          }
+          total += 2 + Math.max(0, written - 1);
+        }
+        break;
+    }
+  }
+  return total;
+}
