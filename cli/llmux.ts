@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
-import { checkConfig, ConfigError, runUntilSignal } from "../server/main.js";
 
 // commander gives every command and subcommand `--help`, typed options and usage errors that name the flag.
+// The server is imported lazily so `--help` and `--version` answer without loading it.
+const server = () => import("../server/main.js");
 
 function port(value: string): number {
   const n = Number(value);
@@ -27,6 +28,7 @@ program
   .option("--ssl-cert <file>", "TLS certificate chain (PEM)")
   .option("-v, --verbose", "log each request's routing decision (debug level)")
   .action(async (opts: { config?: string; host?: string; port?: number; https?: boolean; sslKey?: string; sslCert?: string; verbose?: boolean }) => {
+    const { ConfigError, runUntilSignal } = await server();
     try {
       await runUntilSignal({
         configPath: opts.config,
@@ -56,6 +58,7 @@ config
   .argument("[file]", "TOML configuration file (default: $LLMUX_CONFIG, then ./llmux.toml)")
   .option("--json", "print the result as JSON")
   .action(async (file: string | undefined, opts: { json?: boolean }) => {
+    const { checkConfig } = await server();
     const result = await checkConfig(file);
     if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (result.ok) {

@@ -10,6 +10,7 @@ import { sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
+import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { llmuxError, Reason } from "./errors/llmux-error.js";
 import { randomId } from "./lib/ids.js";
 import { createProviders } from "./providers/registry.js";
@@ -17,6 +18,7 @@ import { createBackendState } from "./route/backend-state.js";
 import { createDispatcher } from "./route/dispatch.js";
 import { createGatewayService } from "./services/gateway/gateway-service.js";
 import { createRouteService } from "./services/route/route-service.js";
+import { createAuthInterceptor } from "./services/auth-interceptor.js";
 
 /** Largest request body accepted (Anthropic's own limit); larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -141,11 +143,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
   await fastify.register(async (guarded) => {
     guarded.addHook("onRequest", createAuthHook(auth));
-    registerOpenAIRoutes(guarded, { gateway });
+    registerOpenAIRoutes(guarded, { gateway, now });
+    registerAnthropicRoutes(guarded, { gateway, now });
     registerModelRoutes(guarded, { gateway, startedAt: now() });
-    await guarded.register(fastifyConnectPlugin, {
-      routes: (router) => router.service(RouteService, route.rpc),
-    });
+  });
+  // The RPC routes authenticate in a Connect interceptor, so failures come back in the RPC protocol's own shape.
+  await fastify.register(fastifyConnectPlugin, {
+    interceptors: [createAuthInterceptor(auth)],
+    routes: (router) => router.service(RouteService, route.rpc),
   });
 
   return {

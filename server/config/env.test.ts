@@ -192,6 +192,7 @@ describe("BACKENDS", () => {
       keyDelete: [],
       keyAdd: {},
       fallbacks: [],
+      gptOssFix: false,
     });
   });
 

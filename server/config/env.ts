@@ -101,6 +101,7 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
         keyDelete: [],
         keyAdd: {},
         fallbacks: [],
+        gptOssFix: false,
       },
     });
   });

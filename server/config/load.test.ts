@@ -24,6 +24,7 @@ function backend(fields: Partial<BackendConfig> & Pick<BackendConfig, "name" | "
     keyDelete: [],
     keyAdd: {},
     fallbacks: [],
+    gptOssFix: false,
     ...fields,
   };
 }

@@ -51,6 +51,11 @@ export interface BackendConfig {
   keyAdd: Record<string, unknown>;
   /** Client-visible model names to fail over to when every backend of this model fails. */
   fallbacks: string[];
+  /**
+   * Turn function calls that the model wrote as JSON in `content` (`{"name":…,"arguments":…}`, as GPT-OSS models
+   * served by vLLM do) into proper `tool_calls`, streaming included.
+   */
+  gptOssFix: boolean;
 }
 
 /** A client token from `[tokens]` or `API_KEYS`. */

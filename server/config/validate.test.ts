@@ -296,6 +296,7 @@ describe("[[backend]]", () => {
         keyDelete: [],
         keyAdd: {},
         fallbacks: [],
+        gptOssFix: false,
       },
     ]);
   });
@@ -391,7 +392,7 @@ describe("[[backend]]", () => {
     ["contxt = 128000", 'backend[0].contxt: unknown key; did you mean "context"?'],
     ["max_per_days = 5", 'backend[0].max_per_days: unknown key; did you mean "max_per_day"?'],
     ["keyrename = {}", 'backend[0].keyrename: unknown key; did you mean "key_rename"?'],
-    ["priority = 1", "backend[0].priority: unknown key; expected one of model, name, alias, context, vision, thinking, max_per_day, max_per_hour, max_per_5hours, model_match, key_rename, key_delete, key_add, fallbacks"],
+    ["priority = 1", "backend[0].priority: unknown key; expected one of model, name, alias, context, vision, thinking, max_per_day, max_per_hour, max_per_5hours, model_match, key_rename, key_delete, key_add, fallbacks, gpt_oss_fix"],
   ])("%s", (line, issue) => {
     expect(issues(backend(line))).toEqual([`${SOURCE}: ${issue}`]);
   });

@@ -122,6 +122,7 @@ const BACKEND_KEYS = [
   "key_delete",
   "key_add",
   "fallbacks",
+  "gpt_oss_fix",
 ] as const;
 
 /** Longest accepted name, alias, glob or fallback: bounds matching cost and log lines. */
@@ -499,6 +500,7 @@ function readBackend(b: TableReader, where: string): BackendDraft {
       keyDelete,
       keyAdd: Object.fromEntries(keyAdd),
       fallbacks: b.stringList("fallbacks", MAX_NAME, false) ?? [],
+      gptOssFix: b.boolean("gpt_oss_fix") ?? false,
     },
   };
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { llmuxError, Reason } from "../errors/llmux-error.js";
+import { randomId } from "../lib/ids.js";
 import type { GatewayService, RouteTrace } from "../services/gateway/gateway-service.js";
 import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
+import { createOpenAIToAnthropic } from "../translate/exchange/openai-to-anthropic.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import { openaiRequirements } from "../translate/openai/requirements.js";
-import { validateOpenAIRequest } from "../translate/openai/validate.js";
+import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
 import { clientGone, sendResult } from "./stream-reply.js";
 
 declare module "fastify" {
@@ -14,30 +15,37 @@ declare module "fastify" {
   }
 }
 
-export interface OpenAIFacadeDeps {
+export interface FacadeDeps {
   gateway: GatewayService;
+  now: () => number;
 }
 
-/** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, routed through the gateway. */
-export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIFacadeDeps): void {
+/** Exchanges of one OpenAI-dialect request, created on first use per backend dialect. */
+function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dialect) => Exchange {
+  const exchanges = new Map<Dialect, Exchange>();
+  return (dialect) => {
+    let exchange = exchanges.get(dialect);
+    if (!exchange) {
+      exchange = dialect === "openai"
+        ? createOpenAIPassthrough(body)
+        : createOpenAIToAnthropic(body, { id: randomId("chatcmpl-"), created: Math.floor(now() / 1000) });
+      exchanges.set(dialect, exchange);
+    }
+    return exchange;
+  };
+}
+
+/** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, to any backend. */
+export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = validateOpenAIRequest(request.body);
     const trace: RouteTrace = { selection: undefined, attempts: [] };
     request.routeTrace = trace;
-    const exchanges = new Map<Dialect, Exchange>();
     const result = await deps.gateway.chat({
       requirements: openaiRequirements(body),
       stream: body.stream === true,
       operation: "chat",
-      exchangeFor(dialect) {
-        let exchange = exchanges.get(dialect);
-        if (!exchange) {
-          if (dialect !== "openai") throw llmuxError(Reason.UPSTREAM_FAILED, "this backend needs protocol translation, which is not available yet");
-          exchange = createOpenAIPassthrough(body);
-          exchanges.set(dialect, exchange);
-        }
-        return exchange;
-      },
+      exchangeFor: openaiExchanges(body, deps.now),
       headers: {},
       signal: clientGone(reply),
       trace,

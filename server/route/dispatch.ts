@@ -113,7 +113,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         } catch (cause) {
           throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} returned an invalid response`, { cause });
         }
-        const { body, usage } = exchange.response(text, json);
+        const { body, usage } = exchange.response(text, json, backend);
         state.recordSuccess(backend);
         return { kind: "json", backend, body, usage };
       }
@@ -141,7 +141,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     release: () => void,
   ): Promise<DispatchResult> {
     const parser = createSseParser();
-    const translator = exchange.stream();
+    const translator = exchange.stream(backend);
     const iterator = body[Symbol.asyncIterator]();
     let first = "";
     let ended = false;

@@ -45,6 +45,12 @@ export interface BackendHealth {
 export interface GatewayService {
   /** Routes one request: selection (through the Route service, in-process), then the retry loop. */
   chat(call: ChatCall): Promise<ChatResult>;
+  /**
+   * Anthropic `count_tokens`: forwarded when the backend selection picks first is an Anthropic one (failing over
+   * among Anthropic candidates only); otherwise answered locally with the request's estimated prompt tokens, the
+   * same estimate selection uses for context checks.
+   */
+  countTokens(call: ChatCall): Promise<ChatResult>;
   /** Client-visible model names: each backend's model and alias, first occurrence wins, in configuration order. */
   models(): ModelEntry[];
   health(): BackendHealth[];
@@ -69,6 +75,19 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       return deps.dispatcher.dispatch(
         { exchangeFor: call.exchangeFor, stream: call.stream, operation: call.operation, headers: call.headers, signal: call.signal, trace: call.trace.attempts },
         selection.candidates,
+      );
+    },
+    async countTokens(call) {
+      const selection = deps.route.select(call.requirements);
+      call.trace.selection = selection;
+      if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
+      const kindOf = (backend: BackendConfig) => deps.providers().get(backend.provider)?.kind;
+      if (kindOf(selection.candidates[0]!) !== "anthropic") {
+        return { kind: "json", backend: selection.candidates[0]!, body: JSON.stringify({ input_tokens: call.requirements.promptTokens }), usage: undefined };
+      }
+      return deps.dispatcher.dispatch(
+        { exchangeFor: call.exchangeFor, stream: false, operation: "count_tokens", headers: call.headers, signal: call.signal, trace: call.trace.attempts },
+        selection.candidates.filter((backend) => kindOf(backend) === "anthropic"),
       );
     },
     models() {

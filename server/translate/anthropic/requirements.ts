@@ -1,5 +1,5 @@
 import { estimateTextTokens, IMAGE_TOKEN_ESTIMATE, type Requirements } from "../requirements.js";
-import { jsonTextLength } from "./json-measure.js";
+import { jsonTextLength } from "../../lib/json-measure.js";
 import type { AnthropicContentBlock, AnthropicMessagesRequest, AnthropicToolResultContentBlock } from "./wire.js";
 
 interface Tally {

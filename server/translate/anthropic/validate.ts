@@ -1,5 +1,5 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
-import { findTooDeep } from "./json-measure.js";
+import { findTooDeep } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 
 /** Longest accepted `model`; real names are far shorter, and the value ends up in logs and headers. */

@@ -1,6 +1,6 @@
 import type { BackendConfig } from "../../config/types.js";
 import type { LlmuxError } from "../../errors/llmux-error.js";
-import type { SseEvent, Usage } from "../canonical.js";
+import type { ChatEvent, SseEvent, Usage } from "../canonical.js";
 
 /** The two HTTP dialects llmux speaks, to clients and to upstreams. */
 export type Dialect = "openai" | "anthropic";
@@ -28,18 +28,52 @@ export interface StreamTranslator {
 export interface Exchange {
   /** The body to send to this backend, in its dialect, with the backend's model and key edits applied. */
   upstreamBody(backend: BackendConfig): Record<string, unknown>;
-  /** The client's response body (serialized) for a successful non-streaming upstream answer. */
-  response(upstreamText: string, upstreamJson: unknown): { body: string; usage: Usage | undefined };
-  /** A stream translator for one attempt. */
-  stream(): StreamTranslator;
+  /** The client's response body (serialized) for a successful non-streaming upstream answer from `backend`. */
+  response(upstreamText: string, upstreamJson: unknown, backend: BackendConfig): { body: string; usage: Usage | undefined };
+  /** A stream translator for one attempt against `backend`. */
+  stream(backend: BackendConfig): StreamTranslator;
   /** Maps a non-2xx upstream answer to an error (the upstream's own message is kept for 4xx). */
   upstreamError(status: number, bodyText: string): LlmuxError;
 }
 
 /** Per-request facts a translator cannot make up itself (it has no clock and no randomness). */
 export interface ExchangeContext {
-  /** Response id in the client's format, used where the upstream's id cannot be passed on. */
+  /** Response id in the client's format (`chatcmpl-…`, `msg_…`), used where the upstream's id cannot be passed on. */
   id: string;
   /** Unix seconds. */
   created: number;
+}
+
+/** The canonical stream decoder of one upstream dialect. */
+export interface StreamDecoder {
+  push(event: SseEvent): ChatEvent[];
+  end(): ChatEvent[];
+}
+
+/** The canonical stream encoder of one client dialect. */
+export interface StreamEncoder {
+  encode(event: ChatEvent): string;
+  error(err: LlmuxError): string;
+}
+
+/**
+ * Joins an upstream decoder and a client encoder into one stream translator (the hub path), keeping the usage
+ * the events report: the start event's, then the finish event's cumulative counts.
+ */
+export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder): StreamTranslator {
+  let usage: Usage | undefined;
+  const encode = (events: ChatEvent[]) => {
+    let out = "";
+    for (const event of events) {
+      if (event.type === "start" || event.type === "finish") usage = event.usage;
+      out += encoder.encode(event);
+    }
+    return out;
+  };
+  return {
+    push: (event) => encode(decoder.push(event)),
+    end: () => encode(decoder.end()),
+    error: (err) => encoder.error(err),
+    usage: () => usage,
+  };
 }

@@ -4,38 +4,30 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import type { Usage } from "../canonical.js";
 import { applyKeyEdits } from "../key-edits.js";
 import { openaiErrorFromBody, openaiUpstreamError } from "../openai/error.js";
+import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
+import { openaiUsageToCanonical } from "../openai/usage.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
-
-interface OpenAIUsageWire {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number } | null;
-  completion_tokens_details?: { reasoning_tokens?: number } | null;
-}
-
-/** OpenAI usage → canonical usage (input excludes cached tokens). Missing or negative counters read as 0. */
-export function usageFromOpenAI(wire: OpenAIUsageWire): Usage {
-  const prompt = nonNegative(wire.prompt_tokens);
-  const cached = Math.min(prompt, nonNegative(wire.prompt_tokens_details?.cached_tokens));
-  const usage: Usage = { inputTokens: prompt - cached, outputTokens: nonNegative(wire.completion_tokens), cacheReadTokens: cached, cacheCreationTokens: 0 };
-  const reasoning = wire.completion_tokens_details?.reasoning_tokens;
-  if (typeof reasoning === "number" && reasoning > 0) usage.reasoningTokens = reasoning;
-  return usage;
-}
-
-function nonNegative(n: unknown): number {
-  return typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Names of the function tools a request declares (what the GPT-OSS repair may turn content into). */
+export function declaredToolNames(tools: ReadonlyArray<Record<string, unknown>> | undefined): Set<string> {
+  const names = new Set<string>();
+  for (const tool of tools ?? []) {
+    const fn = tool.function;
+    if (isObject(fn) && typeof fn.name === "string") names.add(fn.name);
+  }
+  return names;
+}
+
 /**
  * OpenAI client → OpenAI-compatible backend: the body passes through untouched except for the documented edits
  * (the backend's model, its key edits, and `stream_options.include_usage` so usage is always known); responses
- * pass through byte for byte, except that a usage chunk the client did not ask for is withheld.
+ * pass through byte for byte, except that a usage chunk the client did not ask for is withheld, and the GPT-OSS
+ * repair rewrites content-encoded function calls on backends that enable it.
  */
 export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
   const stream = body.stream === true;
@@ -47,26 +39,46 @@ export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
       applyKeyEdits(out, backend);
       return out;
     },
-    response(text, json) {
+    response(text, json, backend) {
       if (!isObject(json) || !Array.isArray(json.choices)) {
         throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
       }
-      return { body: text, usage: isObject(json.usage) ? usageFromOpenAI(json.usage) : undefined };
+      const usage = openaiUsageToCanonical(json.usage);
+      if (!backend.gptOssFix) return { body: text, usage };
+      return { body: JSON.stringify(fixGptOssResponse(json, declaredToolNames(body.tools))), usage };
     },
-    stream: () => createPassthroughStream(clientWantsUsage),
+    stream: (backend) =>
+      createPassthroughStream(clientWantsUsage, backend.gptOssFix ? new GptOssStreamFixer(declaredToolNames(body.tools)) : undefined),
     upstreamError: openaiUpstreamError,
   };
 }
 
-function createPassthroughStream(clientWantsUsage: boolean): StreamTranslator {
+function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamFixer | undefined): StreamTranslator {
   let done = false;
   let usage: Usage | undefined;
+
+  /** One upstream chunk as the client should see it ("" to withhold it). */
+  function frame(chunk: Record<string, unknown>, data: string | undefined): string {
+    if (isObject(chunk.usage)) {
+      usage = openaiUsageToCanonical(chunk.usage);
+      if (!clientWantsUsage) {
+        const choices = chunk.choices;
+        if (!Array.isArray(choices) || choices.length === 0) return "";
+        delete chunk.usage;
+        data = undefined;
+      }
+    }
+    return `data: ${data ?? JSON.stringify(chunk)}\n\n`;
+  }
+
   return {
     push(event) {
       const data = event.data;
       if (data === "[DONE]") {
         done = true;
-        return "data: [DONE]\n\n";
+        let out = "";
+        if (fixer) for (const chunk of fixer.end()) out += frame(chunk, undefined);
+        return `${out}data: [DONE]\n\n`;
       }
       let chunk: unknown;
       try {
@@ -76,16 +88,10 @@ function createPassthroughStream(clientWantsUsage: boolean): StreamTranslator {
       }
       if (!isObject(chunk)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
       if (chunk.error !== undefined) throw openaiErrorFromBody(chunk);
-      if (isObject(chunk.usage)) {
-        usage = usageFromOpenAI(chunk.usage);
-        if (!clientWantsUsage) {
-          const choices = chunk.choices;
-          if (!Array.isArray(choices) || choices.length === 0) return "";
-          delete chunk.usage;
-          return `data: ${JSON.stringify(chunk)}\n\n`;
-        }
-      }
-      return `data: ${data}\n\n`;
+      if (!fixer) return frame(chunk, data);
+      let out = "";
+      for (const fixed of fixer.push(chunk)) out += frame(fixed, undefined);
+      return out;
     },
     end() {
       if (!done) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream stream ended before completion");

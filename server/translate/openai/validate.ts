@@ -1,4 +1,5 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { findTooDeep } from "../../lib/json-measure.js";
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
@@ -26,6 +27,8 @@ export interface OpenAIChatBody {
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 const MAX_MESSAGES = 100_000;
 const MAX_MODEL_LENGTH = 256;
+/** Deeper JSON is refused: serializing it again would overflow the stack, and no real request nests this far. */
+const MAX_JSON_DEPTH = 256;
 // Request fields that would redirect the call or smuggle credentials (LiteLLM CVE-2024-6587).
 const FORBIDDEN_FIELDS = ["api_base", "base_url", "api_key", "extra_headers", "headers", "api_version"];
 
@@ -52,6 +55,8 @@ function checkOptionalNumber(body: Record<string, unknown>, key: string, min: nu
  */
 export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
   if (!isObject(body)) invalid("request body must be a JSON object", "");
+  const tooDeep = findTooDeep(body, MAX_JSON_DEPTH);
+  if (tooDeep !== undefined) invalid(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`, tooDeep.slice(0, 5).join("."));
   const model = body.model;
   if (typeof model !== "string" || model.length === 0) invalid("model must be a non-empty string", "model");
   if (model.length > MAX_MODEL_LENGTH) invalid(`model must be at most ${MAX_MODEL_LENGTH} characters`, "model");

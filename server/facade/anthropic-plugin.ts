@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { randomId } from "../lib/ids.js";
+import type { RouteTrace } from "../services/gateway/gateway-service.js";
+import { anthropicRequirements } from "../translate/anthropic/requirements.js";
+import { validateAnthropicRequest } from "../translate/anthropic/validate.js";
+import type { AnthropicMessagesRequest } from "../translate/anthropic/wire.js";
+import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } from "../translate/exchange/anthropic-to-anthropic.js";
+import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-openai.js";
+import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
+import type { FacadeDeps } from "./openai-plugin.js";
+import { clientGone, sendResult } from "./stream-reply.js";
+
+/** The Anthropic headers forwarded to Anthropic backends byte for byte (and to no one else). */
+function forwardedHeaders(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const version = request.headers["anthropic-version"];
+  const beta = request.headers["anthropic-beta"];
+  if (typeof version === "string") headers["anthropic-version"] = version;
+  if (typeof beta === "string") headers["anthropic-beta"] = beta;
+  return headers;
+}
+
+function anthropicExchanges(body: AnthropicMessagesRequest, now: () => number): (dialect: Dialect) => Exchange {
+  const exchanges = new Map<Dialect, Exchange>();
+  return (dialect) => {
+    let exchange = exchanges.get(dialect);
+    if (!exchange) {
+      exchange = dialect === "anthropic"
+        ? createAnthropicPassthrough(body)
+        : createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) });
+      exchanges.set(dialect, exchange);
+    }
+    return exchange;
+  };
+}
+
+/**
+ * `POST /v1/messages` (any query string, e.g. Claude Code's `?beta=true`) and `POST /v1/messages/count_tokens`:
+ * Anthropic Messages, streaming and not, to any backend.
+ */
+export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps): void {
+  app.post("/v1/messages", async (request, reply) => {
+    const body = validateAnthropicRequest(request.body);
+    const trace: RouteTrace = { selection: undefined, attempts: [] };
+    request.routeTrace = trace;
+    const result = await deps.gateway.chat({
+      requirements: anthropicRequirements(body),
+      stream: body.stream === true,
+      operation: "chat",
+      exchangeFor: anthropicExchanges(body, deps.now),
+      headers: forwardedHeaders(request),
+      signal: clientGone(reply),
+      trace,
+    });
+    return sendResult(reply, result);
+  });
+
+  app.post("/v1/messages/count_tokens", async (request, reply) => {
+    // count_tokens bodies carry no max_tokens; everything else is validated as for /v1/messages.
+    const raw = request.body;
+    const body = validateAnthropicRequest(typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { max_tokens: 1, ...raw } : raw);
+    const requirements = { ...anthropicRequirements(body), maxOutputTokens: 0 };
+    const trace: RouteTrace = { selection: undefined, attempts: [] };
+    request.routeTrace = trace;
+    const result = await deps.gateway.countTokens({
+      requirements,
+      stream: false,
+      operation: "count_tokens",
+      exchangeFor: () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>),
+      headers: forwardedHeaders(request),
+      signal: clientGone(reply),
+      trace,
+    });
+    return sendResult(reply, result);
+  });
+}

@@ -1,0 +1,62 @@
+import { canonicalToAnthropicResponse } from "../anthropic/response.js";
+import { AnthropicStreamEncoder } from "../anthropic/stream-encoder.js";
+import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
+import { anthropicRequestToCanonical } from "../anthropic/request.js";
+import type { CanonicalRequest, SseEvent } from "../canonical.js";
+import { applyKeyEdits } from "../key-edits.js";
+import { openaiUpstreamError } from "../openai/error.js";
+import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
+import { canonicalToOpenaiRequest, type ToolNameMap } from "../openai/request.js";
+import { openaiResponseToCanonical } from "../openai/response.js";
+import { OpenAIStreamDecoder } from "../openai/stream-decoder.js";
+import { declaredToolNames } from "./openai-to-openai.js";
+import { translateStream, type Exchange, type ExchangeContext, type StreamDecoder } from "./exchange.js";
+
+/**
+ * Anthropic client → OpenAI-compatible backend, through the canonical hub: the Anthropic request is decoded once;
+ * each attempt encodes it for its backend; responses and stream events come back the other way. The client sees
+ * the model name it asked for and an Anthropic message id.
+ */
+export function createAnthropicToOpenAI(body: AnthropicMessagesRequest, ctx: ExchangeContext): Exchange {
+  const canonical: CanonicalRequest = anthropicRequestToCanonical(body);
+  const encodeContext = { id: ctx.id, model: body.model, created: ctx.created };
+  let toolNames: ToolNameMap = new Map();
+  let upstreamTools: Set<string> = new Set();
+  return {
+    upstreamBody(backend) {
+      const encoded = canonicalToOpenaiRequest(canonical, { model: backend.model });
+      toolNames = encoded.toolNames;
+      upstreamTools = declaredToolNames(encoded.body.tools as Array<Record<string, unknown>> | undefined);
+      applyKeyEdits(encoded.body, backend);
+      return encoded.body;
+    },
+    response(_text, json, backend) {
+      const upstream = backend.gptOssFix && typeof json === "object" && json !== null ? fixGptOssResponse(json as Record<string, unknown>, upstreamTools) : json;
+      const response = openaiResponseToCanonical(upstream, toolNames);
+      return { body: JSON.stringify(canonicalToAnthropicResponse(response, encodeContext)), usage: response.usage };
+    },
+    stream(backend) {
+      const decoder = new OpenAIStreamDecoder(toolNames);
+      return translateStream(backend.gptOssFix ? withGptOssFix(decoder, new GptOssStreamFixer(upstreamTools)) : decoder, new AnthropicStreamEncoder(encodeContext));
+    },
+    upstreamError: openaiUpstreamError,
+  };
+}
+
+/** Runs upstream chunks through the GPT-OSS repair before the decoder sees them. */
+export function withGptOssFix(decoder: StreamDecoder, fixer: GptOssStreamFixer): StreamDecoder {
+  const feed = (chunks: Record<string, unknown>[]) => chunks.flatMap((chunk) => decoder.push({ event: undefined, data: JSON.stringify(chunk) }));
+  return {
+    push(event: SseEvent) {
+      if (event.data === "[DONE]") return [...feed(fixer.end()), ...decoder.push(event)];
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(event.data);
+      } catch {
+        return decoder.push(event);
+      }
+      return typeof chunk === "object" && chunk !== null && !Array.isArray(chunk) ? feed(fixer.push(chunk as Record<string, unknown>)) : decoder.push(event);
+    },
+    end: () => decoder.end(),
+  };
+}

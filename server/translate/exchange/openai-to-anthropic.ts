@@ -1,0 +1,39 @@
+import { canonicalToAnthropicRequest } from "../anthropic/request.js";
+import { anthropicUpstreamError } from "../anthropic/error.js";
+import { anthropicResponseToCanonical } from "../anthropic/response.js";
+import { AnthropicStreamDecoder } from "../anthropic/stream-decoder.js";
+import type { CanonicalRequest } from "../canonical.js";
+import { applyKeyEdits } from "../key-edits.js";
+import { openaiRequestToCanonical } from "../openai/request.js";
+import { canonicalToOpenaiResponse } from "../openai/response.js";
+import { OpenAIStreamEncoder } from "../openai/stream-encoder.js";
+import type { OpenAIChatBody } from "../openai/validate.js";
+import { translateStream, type Exchange, type ExchangeContext } from "./exchange.js";
+
+/**
+ * Output limit sent to Anthropic when an OpenAI client gave none: Anthropic requires `max_tokens`, OpenAI does not.
+ * 4096 is what most OpenAI chat models default to.
+ */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
+
+/**
+ * OpenAI client → Anthropic backend, through the canonical hub. The client sees the model name it asked for and a
+ * `chatcmpl-` id; the usage chunk is sent only when the client asked for it.
+ */
+export function createOpenAIToAnthropic(body: OpenAIChatBody, ctx: ExchangeContext): Exchange {
+  const canonical: CanonicalRequest = openaiRequestToCanonical(body);
+  const encodeContext = { id: ctx.id, model: body.model, created: ctx.created };
+  return {
+    upstreamBody(backend) {
+      const out = canonicalToAnthropicRequest(canonical, { model: backend.model, defaultMaxTokens: DEFAULT_ANTHROPIC_MAX_TOKENS });
+      applyKeyEdits(out, backend);
+      return out;
+    },
+    response(_text, json) {
+      const response = anthropicResponseToCanonical(json);
+      return { body: JSON.stringify(canonicalToOpenaiResponse(response, encodeContext)), usage: response.usage };
+    },
+    stream: () => translateStream(new AnthropicStreamDecoder(), new OpenAIStreamEncoder(encodeContext, { includeUsage: canonical.includeUsage })),
+    upstreamError: anthropicUpstreamError,
+  };
+}
