@@ -13,6 +13,7 @@ import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { llmuxError, Reason } from "./errors/llmux-error.js";
 import { randomId } from "./lib/ids.js";
+import { loadTokenCounter } from "./lib/token-counter.js";
 import { createProviders } from "./providers/registry.js";
 import { createBackendState } from "./route/backend-state.js";
 import { createDispatcher } from "./route/dispatch.js";
@@ -72,6 +73,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     idleMs: config.server.requestTimeoutMs,
   });
   const state = createBackendState(now);
+  // Exact token counts for backends whose models have a public tokenizer (loaded only if some backend needs one).
+  const tokens = await loadTokenCounter(config.backends.map((b) => b.model));
   const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
   const dispatcher = createDispatcher({
     providers,
@@ -143,8 +146,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
   await fastify.register(async (guarded) => {
     guarded.addHook("onRequest", createAuthHook(auth));
-    registerOpenAIRoutes(guarded, { gateway, now });
-    registerAnthropicRoutes(guarded, { gateway, now });
+    registerOpenAIRoutes(guarded, { gateway, now, tokens });
+    registerAnthropicRoutes(guarded, { gateway, now, tokens });
     registerModelRoutes(guarded, { gateway, startedAt: now() });
   });
   // The RPC routes authenticate in a Connect interceptor, so failures come back in the RPC protocol's own shape.

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { randomId } from "../lib/ids.js";
 import type { RouteTrace } from "../services/gateway/gateway-service.js";
-import { anthropicRequirements } from "../translate/anthropic/requirements.js";
+import { anthropicPromptText, anthropicRequirements } from "../translate/anthropic/requirements.js";
+import { withExactCount } from "./prompt-tokens.js";
 import { validateAnthropicRequest } from "../translate/anthropic/validate.js";
 import type { AnthropicMessagesRequest } from "../translate/anthropic/wire.js";
 import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } from "../translate/exchange/anthropic-to-anthropic.js";
@@ -44,7 +45,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
     const trace: RouteTrace = { selection: undefined, attempts: [] };
     request.routeTrace = trace;
     const result = await deps.gateway.chat({
-      requirements: anthropicRequirements(body),
+      requirements: withExactCount(anthropicRequirements(body), () => anthropicPromptText(body), deps.tokens),
       stream: body.stream === true,
       operation: "chat",
       exchangeFor: anthropicExchanges(body, deps.now),
@@ -59,7 +60,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
     // count_tokens bodies carry no max_tokens; everything else is validated as for /v1/messages.
     const raw = request.body;
     const body = validateAnthropicRequest(typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { max_tokens: 1, ...raw } : raw);
-    const requirements = { ...anthropicRequirements(body), maxOutputTokens: 0 };
+    const requirements = withExactCount({ ...anthropicRequirements(body), maxOutputTokens: 0 }, () => anthropicPromptText(body), deps.tokens);
     const trace: RouteTrace = { selection: undefined, attempts: [] };
     request.routeTrace = trace;
     const result = await deps.gateway.countTokens({

@@ -4,7 +4,9 @@ import type { GatewayService, RouteTrace } from "../services/gateway/gateway-ser
 import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
 import { createOpenAIToAnthropic } from "../translate/exchange/openai-to-anthropic.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
-import { openaiRequirements } from "../translate/openai/requirements.js";
+import { openaiPromptText, openaiRequirements } from "../translate/openai/requirements.js";
+import type { TokenCounter } from "../lib/token-counter.js";
+import { withExactCount } from "./prompt-tokens.js";
 import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
 import { clientGone, sendResult } from "./stream-reply.js";
 
@@ -18,6 +20,7 @@ declare module "fastify" {
 export interface FacadeDeps {
   gateway: GatewayService;
   now: () => number;
+  tokens: TokenCounter;
 }
 
 /** Exchanges of one OpenAI-dialect request, created on first use per backend dialect. */
@@ -42,7 +45,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const trace: RouteTrace = { selection: undefined, attempts: [] };
     request.routeTrace = trace;
     const result = await deps.gateway.chat({
-      requirements: openaiRequirements(body),
+      requirements: withExactCount(openaiRequirements(body), () => openaiPromptText(body), deps.tokens),
       stream: body.stream === true,
       operation: "chat",
       exchangeFor: openaiExchanges(body, deps.now),

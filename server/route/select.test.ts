@@ -125,3 +125,28 @@ describe("selection: cooldown and rate windows remove candidates", () => {
     ]);
   });
 });
+
+describe("selection: exact counts near a context limit", () => {
+  const [small] = parseConfig(`[provider.p]\nbase_url = "http://127.0.0.1:1/v1"\n[[backend]]\nmodel = "p:gpt-4o"\ncontext = 1000\n`, { source: "t", baseDir: ".", env: {} }).backends;
+  const asked: string[] = [];
+  const exact = (tokens: number) => (model: string) => {
+    asked.push(model);
+    return tokens;
+  };
+
+  it("asks the tokenizer only near the limit, and trusts it there", () => {
+    // The estimate (1100) says it does not fit; the exact count (900) says it does.
+    const near = selectBackends([small!], req({ model: "x", promptTokens: 1100, maxOutputTokens: 0, exactPromptTokens: exact(900) }), available);
+    expect(names(near.candidates)).toEqual(["p:gpt-4o"]);
+    expect(asked).toEqual(["gpt-4o"]);
+    // Far from the limit the estimate decides, and the tokenizer is not run.
+    const far = selectBackends([small!], req({ model: "x", promptTokens: 100, maxOutputTokens: 0, exactPromptTokens: exact(5000) }), available);
+    expect(names(far.candidates)).toEqual(["p:gpt-4o"]);
+    expect(asked).toEqual(["gpt-4o"]);
+  });
+
+  it("falls back to the estimate when the model has no tokenizer", () => {
+    const selection = selectBackends([small!], req({ model: "x", promptTokens: 1100, maxOutputTokens: 0, exactPromptTokens: () => undefined }), available);
+    expect(selection.candidates).toEqual([]);
+  });
+});

@@ -35,10 +35,19 @@ export function servesByName(backend: BackendConfig, model: string): boolean {
   return backend.model === model || backend.alias === model || `${backend.provider}:${backend.model}` === model || backend.name === model;
 }
 
+/** How close to a context limit (as a fraction of it) the estimate is replaced by an exact count, when one exists. */
+const EXACT_COUNT_MARGIN = 0.25;
+
 function fitsContext(backend: BackendConfig, req: Requirements): string | undefined {
-  if (backend.context === undefined) return undefined;
-  const needed = req.promptTokens + req.maxOutputTokens;
-  return needed > backend.context ? `needs about ${needed} tokens, context is ${backend.context}` : undefined;
+  const context = backend.context;
+  if (context === undefined) return undefined;
+  let prompt = req.promptTokens;
+  // The chars/4 estimate is off by tens of percent; near the limit, ask the tokenizer (if the backend has one).
+  if (req.exactPromptTokens && Math.abs(prompt + req.maxOutputTokens - context) <= context * EXACT_COUNT_MARGIN) {
+    prompt = req.exactPromptTokens(backend.model) ?? prompt;
+  }
+  const needed = prompt + req.maxOutputTokens;
+  return needed > context ? `needs about ${needed} tokens, context is ${context}` : undefined;
 }
 
 /**

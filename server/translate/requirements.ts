@@ -12,6 +12,19 @@ export interface Requirements {
   maxOutputTokens: number;
   hasImages: boolean;
   wantsThinking: boolean;
+  /**
+   * The exact prompt size for a backend's model, when a tokenizer for that model is loaded (undefined otherwise).
+   * Selection calls it only near a context limit, where the estimate's error could change the decision.
+   */
+  exactPromptTokens?: (model: string) => number | undefined;
+}
+
+/** What a request puts before the model, for a tokenizer: the text in order, and what the text leaves out. */
+export interface PromptText {
+  text: string;
+  /** Messages (and system prompt), each costing a few framing tokens. */
+  messages: number;
+  images: number;
 }
 
 /**

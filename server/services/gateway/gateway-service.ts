@@ -47,8 +47,8 @@ export interface GatewayService {
   chat(call: ChatCall): Promise<ChatResult>;
   /**
    * Anthropic `count_tokens`: forwarded when the backend selection picks first is an Anthropic one (failing over
-   * among Anthropic candidates only); otherwise answered locally with the request's estimated prompt tokens, the
-   * same estimate selection uses for context checks.
+   * among Anthropic candidates only); otherwise answered locally: exactly when the backend's model has a public
+   * tokenizer, else with the estimate selection uses (the same counter feeds both).
    */
   countTokens(call: ChatCall): Promise<ChatResult>;
   /** Client-visible model names: each backend's model and alias, first occurrence wins, in configuration order. */
@@ -82,8 +82,10 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
       const kindOf = (backend: BackendConfig) => deps.providers().get(backend.provider)?.kind;
-      if (kindOf(selection.candidates[0]!) !== "anthropic") {
-        return { kind: "json", backend: selection.candidates[0]!, body: JSON.stringify({ input_tokens: call.requirements.promptTokens }), usage: undefined };
+      const first = selection.candidates[0]!;
+      if (kindOf(first) !== "anthropic") {
+        const tokens = call.requirements.exactPromptTokens?.(first.model) ?? call.requirements.promptTokens;
+        return { kind: "json", backend: first, body: JSON.stringify({ input_tokens: tokens }), usage: undefined };
       }
       return deps.dispatcher.dispatch(
         { exchangeFor: call.exchangeFor, stream: false, operation: "count_tokens", headers: call.headers, signal: call.signal, trace: call.trace.attempts },
