@@ -1,0 +1,78 @@
+import type { BackendConfig } from "../config/types.js";
+import type { Usage } from "../translate/canonical.js";
+
+/** How one facade request ended. Every request gets exactly one. */
+export type RequestOutcome =
+  | "ok"
+  | "upstream_error"
+  | "client_closed"
+  | "timeout"
+  | "rate_limited"
+  | "rejected"
+  | "shutdown_aborted";
+
+/** The one record written per facade request, whatever its outcome (usage row, metrics, logs). */
+export interface RequestRecord {
+  requestId: string;
+  /** Unix ms when the request arrived. */
+  at: number;
+  /** The client token or API key name; undefined on an open gateway. */
+  principal: string | undefined;
+  /** `/v1/chat/completions` → "openai", `/v1/messages` → "anthropic". */
+  clientDialect: "openai" | "anthropic";
+  /** What the client called: "chat" or "count_tokens". */
+  operation: "chat" | "count_tokens";
+  /** The model the client asked for. */
+  model: string;
+  /** The backend that answered (or last failed). */
+  backend: string | undefined;
+  provider: string | undefined;
+  outcome: RequestOutcome;
+  /** HTTP status sent to the client. */
+  status: number;
+  usage: Usage | undefined;
+  latencyMs: number;
+  /** Time to the first byte sent to the client, for streams. */
+  ttftMs: number | undefined;
+  attempts: number;
+  stream: boolean;
+  /** Short, secret-free description of the failure, if any. */
+  error: string | undefined;
+}
+
+/** One upstream attempt, as the dispatcher saw it. */
+export interface AttemptRecord {
+  backend: BackendConfig;
+  /** ok: answered; failed: failed over; rejected: client error returned as is. */
+  outcome: "ok" | "failed" | "rejected";
+  /** Upstream HTTP status, when one arrived. */
+  status: number | undefined;
+  /** Milliseconds from sending to the first valid byte (ok) or to the failure. */
+  latencyMs: number;
+  /** 0 for the first attempt of a request, 1 for the first retry… */
+  retry: number;
+}
+
+/**
+ * Where routing and the facade report what happened. Implementations (Prometheus metrics, usage rows) must be
+ * cheap and synchronous: they are called on the hot path and must never throw or await.
+ */
+export interface Telemetry {
+  attempt(record: AttemptRecord): void;
+  /** A backend was taken out of rotation for `ms`. */
+  cooldown(backend: BackendConfig, ms: number, reason: string): void;
+  /** A request ended (exactly once per request). */
+  request(record: RequestRecord): void;
+}
+
+/** Telemetry that records nothing. */
+export const NO_TELEMETRY: Telemetry = { attempt() {}, cooldown() {}, request() {} };
+
+/** Sends every report to each of `sinks`. */
+export function fanOut(sinks: readonly Telemetry[]): Telemetry {
+  return {
+    attempt: (record) => sinks.forEach((s) => s.attempt(record)),
+    cooldown: (backend, ms, reason) => sinks.forEach((s) => s.cooldown(backend, ms, reason)),
+    request: (record) => sinks.forEach((s) => s.request(record)),
+  };
+}
