@@ -34,7 +34,7 @@ const ALLOWED: Record<Layer, Layer[]> = {
 /** npm packages each layer may import (node: builtins are allowed everywhere but translate). */
 const PACKAGES: Partial<Record<Layer, RegExp>> = {
   gen: /^@bufbuild\/protobuf/,
-  lib: /^$/,
+  lib: /^gpt-tokenizer\//,
   "config-types": /^$/,
   errors: /^@connectrpc\/connect$|^@bufbuild\/protobuf$/,
   translate: /^$/,

@@ -1,0 +1,11 @@
+import type { Migration } from "kysely";
+import * as createRateAndUsage from "./2026_11_22_0001_create_rate_and_usage.js";
+
+/**
+ * Every migration, by name, in the order they apply. Listed statically (not discovered from the file system) so
+ * the store works the same from source, from `dist/` and from a bundle. Names are `YYYY_MM_DD_NNNN_verb_noun` and
+ * sort in application order; a new migration is appended, an applied one is never renamed or edited.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  "2026_11_22_0001_create_rate_and_usage": createRateAndUsage,
+};

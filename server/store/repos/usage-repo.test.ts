@@ -1,0 +1,158 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Store } from "../database.js";
+import type { NewUsageRow, UsageOutcome } from "../tables/usage-table.js";
+import { testDialects } from "../../../test/helpers/store-dialects.js";
+import { insertUsage, queryUsage, summarizeUsage, type UsageGroupBy, type UsageSummary } from "./usage-repo.js";
+
+const dialects = await testDialects();
+const T0 = 1_795_000_000_000;
+
+function row(id: string, at: number, overrides: Partial<NewUsageRow> = {}): NewUsageRow {
+  return {
+    request_id: id,
+    at,
+    principal: "alice",
+    client_dialect: "openai",
+    model: "gpt-x",
+    backend: "b1",
+    provider: "openai",
+    outcome: "ok",
+    status: 200,
+    input_tokens: 10,
+    output_tokens: 20,
+    cache_read_tokens: 0,
+    cache_creation_tokens: 0,
+    latency_ms: 100,
+    ttft_ms: null,
+    attempts: 1,
+    stream: 0,
+    error: null,
+    ...overrides,
+  };
+}
+
+describe.each(dialects)("usage repo on $name", (dialect) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await dialect.open();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+  afterAll(() => dialect.cleanup());
+
+  it("stores every column and reads it back with the same types", async () => {
+    const full = row("req-full", T0, {
+      principal: null,
+      client_dialect: "anthropic",
+      model: "claude-x",
+      backend: "anthropic-main",
+      provider: "anthropic",
+      outcome: "upstream_error",
+      status: 502,
+      input_tokens: 1234,
+      output_tokens: 56,
+      cache_read_tokens: 7,
+      cache_creation_tokens: 8,
+      latency_ms: 4321,
+      ttft_ms: 250,
+      attempts: 3,
+      stream: 1,
+      error: "upstream 500 after 3 attempts",
+    });
+    expect(await insertUsage(store.db, [full])).toBe(1);
+    expect(await queryUsage(store.db, { from: T0, to: T0 + 1 })).toEqual([full]);
+  });
+
+  it.each<UsageOutcome>(["ok", "upstream_error", "client_closed", "timeout", "rate_limited", "rejected", "shutdown_aborted"])(
+    "stores outcome %s",
+    async (outcome) => {
+      await insertUsage(store.db, [row("r", T0, { outcome, backend: null, provider: null })]);
+      expect((await queryUsage(store.db, { from: T0, to: T0 + 1 })).map((r) => [r.outcome, r.backend, r.provider])).toEqual([
+        [outcome, null, null],
+      ]);
+    },
+  );
+
+  it("is idempotent: a request_id already stored is neither duplicated nor overwritten", async () => {
+    expect(await insertUsage(store.db, [row("req-1", T0)])).toBe(1);
+    expect(await insertUsage(store.db, [row("req-1", T0 + 5, { model: "other" }), row("req-2", T0 + 1)])).toBe(1);
+    expect(await insertUsage(store.db, [row("req-1", T0), row("req-2", T0 + 1)])).toBe(0);
+    expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([row("req-1", T0), row("req-2", T0 + 1)]);
+  });
+
+  it("refuses an empty request_id and stores nothing of that statement", async () => {
+    await expect(insertUsage(store.db, [row("req-ok", T0), row("", T0)])).rejects.toThrow(/check constraint/i);
+    expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([]);
+  });
+
+  it("does nothing for an empty batch", async () => {
+    expect(await insertUsage(store.db, [])).toBe(0);
+  });
+
+  it("writes batches larger than one statement can carry", async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => row(`req-${String(i).padStart(4, "0")}`, T0 + i));
+    expect(await insertUsage(store.db, rows)).toBe(2500);
+    const stored = await queryUsage(store.db, { from: 0, to: T0 + 2500 });
+    expect(stored.map((r) => r.request_id)).toEqual(rows.map((r) => r.request_id));
+  });
+
+  it("queries a half-open range, optionally for one backend, ordered by time then id", async () => {
+    await insertUsage(store.db, [
+      row("d", T0 + 2, { backend: "b2" }),
+      row("c", T0 + 1),
+      row("b", T0 + 1, { backend: "b2" }),
+      row("a", T0 - 1),
+      row("e", T0 + 3),
+    ]);
+    const ids = async (query: { backend?: string }) =>
+      (await queryUsage(store.db, { from: T0, to: T0 + 3, ...query })).map((r) => r.request_id);
+    expect(await ids({})).toEqual(["b", "c", "d"]);
+    expect(await ids({ backend: "b2" })).toEqual(["b", "d"]);
+    expect(await ids({ backend: "none" })).toEqual([]);
+  });
+
+  describe("summaries", () => {
+    beforeEach(async () => {
+      await insertUsage(store.db, [
+        row("1", T0, { backend: "b1", model: "m1", principal: "alice", input_tokens: 1, output_tokens: 10 }),
+        row("2", T0 + 1, { backend: "b2", model: "m1", principal: "bob", input_tokens: 2, output_tokens: 20 }),
+        row("3", T0 + 2, { backend: "b1", model: "m2", principal: null, input_tokens: 4, output_tokens: 40 }),
+        row("4", T0 + 3, { backend: null, provider: null, model: "m2", principal: "alice", input_tokens: 0, output_tokens: 0, outcome: "rejected" }),
+        row("outside", T0 + 10, { backend: "b1", model: "m1", principal: "alice", input_tokens: 1000, output_tokens: 1000 }),
+      ]);
+    });
+
+    it.each<[UsageGroupBy, UsageSummary[]]>([
+      [
+        "backend",
+        [
+          { key: null, requests: 1, inputTokens: 0, outputTokens: 0 },
+          { key: "b1", requests: 2, inputTokens: 5, outputTokens: 50 },
+          { key: "b2", requests: 1, inputTokens: 2, outputTokens: 20 },
+        ],
+      ],
+      [
+        "model",
+        [
+          { key: "m1", requests: 2, inputTokens: 3, outputTokens: 30 },
+          { key: "m2", requests: 2, inputTokens: 4, outputTokens: 40 },
+        ],
+      ],
+      [
+        "principal",
+        [
+          { key: null, requests: 1, inputTokens: 4, outputTokens: 40 },
+          { key: "alice", requests: 2, inputTokens: 1, outputTokens: 10 },
+          { key: "bob", requests: 1, inputTokens: 2, outputTokens: 20 },
+        ],
+      ],
+    ])("groups by %s", async (groupBy, expected) => {
+      expect(await summarizeUsage(store.db, { from: T0, to: T0 + 10, groupBy })).toEqual(expected);
+    });
+
+    it("is empty for a range without rows", async () => {
+      expect(await summarizeUsage(store.db, { from: 0, to: T0, groupBy: "model" })).toEqual([]);
+    });
+  });
+});

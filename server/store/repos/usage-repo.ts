@@ -1,0 +1,81 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../tables/database.js";
+import type { NewUsageRow, UsageRow } from "../tables/usage-table.js";
+
+/** Rows per INSERT statement: 19 parameters a row stays below SQLite's 32766 bound-parameter limit. */
+const ROWS_PER_STATEMENT = 1000;
+
+/**
+ * Records terminal usage rows, one multi-row INSERT per call (split only beyond {@link ROWS_PER_STATEMENT} rows).
+ * Idempotent: a row whose `request_id` is already stored is skipped (`ON CONFLICT (request_id) DO NOTHING`), so a
+ * retried batch or a duplicate callback never duplicates or overwrites a request. Returns how many rows were new.
+ * An empty `request_id` is refused by the database, failing the statement.
+ */
+export async function insertUsage(db: Kysely<Database>, rows: readonly NewUsageRow[]): Promise<number> {
+  let inserted = 0;
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    const result = await db
+      .insertInto("usage")
+      .values(rows.slice(start, start + ROWS_PER_STATEMENT))
+      .onConflict((conflict) => conflict.column("request_id").doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+  return inserted;
+}
+
+/** A time range, epoch ms: `from` inclusive, `to` exclusive, so adjacent ranges never count a row twice. */
+export interface UsageRange {
+  from: number;
+  to: number;
+}
+
+/** The usage rows in a range, optionally for one backend, oldest first (ties by `request_id`, so the order is stable). */
+export async function queryUsage(db: Kysely<Database>, query: UsageRange & { backend?: string }): Promise<UsageRow[]> {
+  let select = db.selectFrom("usage").selectAll().where("at", ">=", query.from).where("at", "<", query.to);
+  if (query.backend !== undefined) select = select.where("backend", "=", query.backend);
+  return select.orderBy("at").orderBy("request_id").execute();
+}
+
+/** What a usage summary is grouped by. */
+export type UsageGroupBy = "backend" | "model" | "principal";
+
+/** One group of a usage summary. */
+export interface UsageSummary {
+  /** The backend, model or principal; null for requests that had none (no backend tried, auth off). */
+  key: string | null;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Request and token totals in a range, one entry per distinct `groupBy` value. Sorted with the null key first
+ * and then by key in code-unit order, the same on both dialects (their collations and NULL ordering differ).
+ */
+export async function summarizeUsage(
+  db: Kysely<Database>,
+  query: UsageRange & { groupBy: UsageGroupBy },
+): Promise<UsageSummary[]> {
+  const rows = await db
+    .selectFrom("usage")
+    .select((eb) => [
+      eb.ref(query.groupBy).as("key"),
+      eb.fn.countAll().as("requests"),
+      eb.fn.sum("input_tokens").as("input_tokens"),
+      eb.fn.sum("output_tokens").as("output_tokens"),
+    ])
+    .where("at", ">=", query.from)
+    .where("at", "<", query.to)
+    .groupBy(query.groupBy)
+    .execute();
+  // count() and sum() are int8 on PostgreSQL, parsed to number by the pool; Number() narrows kysely's wide type.
+  return rows
+    .map((row) => ({
+      key: row.key,
+      requests: Number(row.requests),
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+    }))
+    .sort((a, b) => (a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1));
+}
