@@ -38,6 +38,14 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
     server.port = parsePort(port);
     if (server.port === undefined) issues.add(WHERE, "PORT", `must be an integer from 1 to 65535, got ${JSON.stringify(port)}`);
   }
+  const interval = read(env, "HEALTH_CHECK_INTERVAL");
+  if (interval !== undefined) {
+    // Milliseconds, as in LLMMux's .env (the file's health_check_interval is in seconds).
+    if (/^\d+$/.test(interval) && Number(interval) <= 86_400_000) server.healthCheckIntervalMs = Number(interval);
+    else issues.add(WHERE, "HEALTH_CHECK_INTERVAL", `must be a whole number of milliseconds (0 turns checks off), got ${JSON.stringify(interval)}`);
+  }
+  const database = read(env, "DATABASE_URL");
+  if (database !== undefined) server.database = database;
   const level = read(env, "LOG_LEVEL");
   if (level !== undefined) {
     server.logLevel = parseLogLevel(level);

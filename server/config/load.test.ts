@@ -78,6 +78,12 @@ describe("the README examples (seed 000)", () => {
       logLevel: "info",
       https: { enabled: false, keyFile: undefined, certFile: undefined },
       cors: { enabled: false, origin: "*" },
+      timeouts: { connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, streamMs: 3_600_000 },
+      cooldownMs: 5_000,
+      maxCooldownMs: 300_000,
+      drainTimeoutMs: 30_000,
+      healthCheckIntervalMs: 30_000,
+      database: undefined,
     });
     expect([...config.providers.keys()]).toEqual(["openai", "cerebras", "synthetic", "lmstudio"]);
     expect(config.providers.get("synthetic")?.baseUrl).toBe("https://api.synthetic.new/openai/v1");

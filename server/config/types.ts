@@ -75,6 +75,26 @@ export interface ServerConfig {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   https: { enabled: boolean; keyFile: string | undefined; certFile: string | undefined };
   cors: { enabled: boolean; origin: string };
+  /** Upstream timeouts, in milliseconds; every one is set by llmux, none is left at a library default. */
+  timeouts: {
+    /** TCP (and TLS) connect. */
+    connectMs: number;
+    /** Per attempt, from sending the request to the first valid byte of the answer. */
+    firstByteMs: number;
+    /** Longest silence between two chunks of an answer. */
+    idleMs: number;
+    /** Longest a committed stream may run in total. */
+    streamMs: number;
+  };
+  /** First cooldown after a failure; doubles with consecutive failures up to maxCooldownMs. */
+  cooldownMs: number;
+  maxCooldownMs: number;
+  /** On SIGTERM: how long running streams may finish before they are ended. */
+  drainTimeoutMs: number;
+  /** Active health check period; 0 turns it off. */
+  healthCheckIntervalMs: number;
+  /** SQLite file path or postgres:// URL; undefined: `llmux.db` next to the config file (or in memory). */
+  database: string | undefined;
 }
 
 /** The whole validated configuration. */

@@ -41,6 +41,12 @@ describe("top-level settings", () => {
       logLevel: "info",
       https: { enabled: false, keyFile: undefined, certFile: undefined },
       cors: { enabled: false, origin: "*" },
+      timeouts: { connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, streamMs: 3_600_000 },
+      cooldownMs: 5_000,
+      maxCooldownMs: 300_000,
+      drainTimeoutMs: 30_000,
+      healthCheckIntervalMs: 30_000,
+      database: undefined,
     });
     expect(config.providers.size).toBe(0);
     expect(config.backends).toEqual([]);
@@ -65,6 +71,12 @@ describe("top-level settings", () => {
     ['log_level = "error"', { logLevel: "error" }],
     ['log_level = "fatal"', { logLevel: "fatal" }],
     ["enable_cors = true", { cors: { enabled: true, origin: "*" } }],
+    ["connect_timeout = 2.5\nfirst_byte_timeout = 30\nidle_timeout = 15\nstream_timeout = 600", { timeouts: { connectMs: 2_500, firstByteMs: 30_000, idleMs: 15_000, streamMs: 600_000 } }],
+    ["cooldown = 1\nmax_cooldown = 60", { cooldownMs: 1_000, maxCooldownMs: 60_000 }],
+    ["drain_timeout = 5", { drainTimeoutMs: 5_000 }],
+    ["health_check_interval = 0", { healthCheckIntervalMs: 0 }],
+    ['database = "data/llmux.db"', { database: "/etc/llmux/data/llmux.db" }],
+    ['database = "postgres://u@db:5432/llmux"', { database: "postgres://u@db:5432/llmux" }],
     ['cors_origin = "https://app.example"', { cors: { enabled: false, origin: "https://app.example" } }],
     [
       'https_enabled = true\nssl_key_file = "certs/key.pem"\nssl_cert_file = "/abs/cert.pem"',
@@ -108,12 +120,12 @@ describe("top-level settings", () => {
     ["backend = 1", "backend: expected an array of tables ([[backend]]), got integer"],
     ['[backend]\nmodel = "openai:x"', "backend: expected an array of tables ([[backend]]), got table"],
     ['tokens = "x"', "tokens: expected a table, got string"],
-    ["created = 2024-01-01", "created: unknown key; expected one of host, port, request_timeout, max_retries, log_level, https_enabled, ssl_key_file, ssl_cert_file, enable_cors, cors_origin, provider, backend, tokens"],
+    ["created = 2024-01-01", "created: unknown key; expected one of host, port, request_timeout, max_retries, connect_timeout, first_byte_timeout, idle_timeout, stream_timeout, cooldown, max_cooldown, drain_timeout, health_check_interval, database, log_level, https_enabled, ssl_key_file, ssl_cert_file, enable_cors, cors_origin, provider, backend, tokens"],
     ["prot = 8082", 'prot: unknown key; did you mean "port"?'],
     ["PORT = 8082", 'PORT: unknown key; did you mean "port"?'],
     ["logLevel = 'info'", 'logLevel: unknown key; did you mean "log_level"?'],
     // Too far from any key for a suggestion (https_enabled is 8 edits away): list them instead.
-    ["https = true", "https: unknown key; expected one of host, port, request_timeout, max_retries, log_level, https_enabled, ssl_key_file, ssl_cert_file, enable_cors, cors_origin, provider, backend, tokens"],
+    ["https = true", "https: unknown key; expected one of host, port, request_timeout, max_retries, connect_timeout, first_byte_timeout, idle_timeout, stream_timeout, cooldown, max_cooldown, drain_timeout, health_check_interval, database, log_level, https_enabled, ssl_key_file, ssl_cert_file, enable_cors, cors_origin, provider, backend, tokens"],
     ['[[backends]]\nmodel = "x:y"', 'backends: unknown key; did you mean "backend"?'],
     ['[providers.openai]\nbase_url = "https://x"', 'providers: unknown key; did you mean "provider"?'],
     ['[token]\na = "b"', 'token: unknown key; did you mean "tokens"?'],

@@ -31,6 +31,17 @@ export interface ServerLayer {
   sslCertFile?: string;
   corsEnabled?: boolean;
   corsOrigin?: string;
+  connectTimeoutMs?: number;
+  firstByteTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  streamTimeoutMs?: number;
+  cooldownMs?: number;
+  maxCooldownMs?: number;
+  drainTimeoutMs?: number;
+  /** 0 turns active health checks off. */
+  healthCheckIntervalMs?: number;
+  /** A SQLite path (absolute) or a postgres:// URL. */
+  database?: string;
 }
 
 /** Where a definition came from, for messages that point back at it. */
@@ -94,6 +105,15 @@ const TOP_KEYS = [
   "port",
   "request_timeout",
   "max_retries",
+  "connect_timeout",
+  "first_byte_timeout",
+  "idle_timeout",
+  "stream_timeout",
+  "cooldown",
+  "max_cooldown",
+  "drain_timeout",
+  "health_check_interval",
+  "database",
   "log_level",
   "https_enabled",
   "ssl_key_file",
@@ -297,6 +317,11 @@ class TableReader {
   }
 
   /** A path, resolved against the config file's directory; an empty string means "not set". */
+  /** A path relative to the file's directory, made absolute. */
+  resolvePath(value: string): string {
+    return path.resolve(this.ctx.baseDir, value);
+  }
+
   filePath(key: string): string | undefined {
     const value = this.typed(key, "string") as string | undefined;
     return value === undefined || value === "" ? undefined : path.resolve(this.ctx.baseDir, value);
@@ -397,6 +422,24 @@ function readServer(doc: TableReader): ServerLayer {
   server.sslCertFile = doc.filePath("ssl_cert_file");
   server.corsEnabled = doc.boolean("enable_cors");
   server.corsOrigin = doc.string("cors_origin");
+  const seconds = (key: string) => {
+    const value = doc.positiveNumber(key, MAX_TIMEOUT_S);
+    return value === undefined ? undefined : Math.ceil(value * 1000);
+  };
+  server.connectTimeoutMs = seconds("connect_timeout");
+  server.firstByteTimeoutMs = seconds("first_byte_timeout");
+  server.idleTimeoutMs = seconds("idle_timeout");
+  server.streamTimeoutMs = seconds("stream_timeout");
+  server.cooldownMs = seconds("cooldown");
+  server.maxCooldownMs = seconds("max_cooldown");
+  server.drainTimeoutMs = seconds("drain_timeout");
+  const interval = doc.integer("health_check_interval", 0, MAX_TIMEOUT_S);
+  if (interval !== undefined) server.healthCheckIntervalMs = interval * 1000;
+  // A postgres:// URL may carry a password: `${ENV}` references are expanded as for other secrets.
+  const database = doc.secret("database");
+  if (database !== undefined && database !== "") {
+    server.database = /^postgres(ql)?:\/\//.test(database) || database === ":memory:" ? database : doc.resolvePath(database);
+  }
   return server;
 }
 
@@ -581,7 +624,19 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     logLevel: pick(layers, "logLevel") ?? "info",
     https: { enabled: httpsEnabled, keyFile, certFile },
     cors: { enabled: pick(layers, "corsEnabled") ?? false, origin: pick(layers, "corsOrigin") ?? "*" },
+    timeouts: {
+      connectMs: pick(layers, "connectTimeoutMs") ?? 10_000,
+      firstByteMs: pick(layers, "firstByteTimeoutMs") ?? 60_000,
+      idleMs: pick(layers, "idleTimeoutMs") ?? 120_000,
+      streamMs: pick(layers, "streamTimeoutMs") ?? 3_600_000,
+    },
+    cooldownMs: pick(layers, "cooldownMs") ?? 5_000,
+    maxCooldownMs: pick(layers, "maxCooldownMs") ?? 300_000,
+    drainTimeoutMs: pick(layers, "drainTimeoutMs") ?? 30_000,
+    healthCheckIntervalMs: pick(layers, "healthCheckIntervalMs") ?? 30_000,
+    database: pick(layers, "database"),
   };
+  if (server.cooldownMs > server.maxCooldownMs) issues.add(source, "cooldown", `must not exceed max_cooldown (${server.maxCooldownMs / 1000} s)`);
 
   const providers = new Map<string, ProviderConfig>();
   const providerOrigins = new Map<string, Origin>();
