@@ -1,30 +1,41 @@
+import path from "node:path";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { RouteService } from "../gen/llmux/route/v1/route_service_pb.js";
 import { createClientTokenAuth } from "./auth/client-tokens.js";
 import type { Config } from "./config/types.js";
+import { llmuxError, Reason } from "./errors/llmux-error.js";
+import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { createAuthHook } from "./facade/auth-hook.js";
 import { createCorsHook } from "./facade/cors.js";
 import { sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
-import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
-import { llmuxError, Reason } from "./errors/llmux-error.js";
+import { createRequestTracker } from "./facade/request-tracker.js";
 import { randomId } from "./lib/ids.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
 import { createProviders } from "./providers/registry.js";
-import { createBackendState } from "./route/backend-state.js";
+import { createBackendState, LONGEST_WINDOW_MS } from "./route/backend-state.js";
 import { createDispatcher } from "./route/dispatch.js";
+import { createRetryBudget } from "./route/retry-budget.js";
+import { fanOut, type Telemetry } from "./route/telemetry.js";
+import { createAuthInterceptor } from "./services/auth-interceptor.js";
 import { createGatewayService } from "./services/gateway/gateway-service.js";
 import { createRouteService } from "./services/route/route-service.js";
-import { createAuthInterceptor } from "./services/auth-interceptor.js";
+import { createDatabase } from "./store/database.js";
+import { insertAdmissions, loadRecentAdmissions, pruneAdmissions } from "./store/repos/rate-admission-repo.js";
+import { insertUsage } from "./store/repos/usage-repo.js";
+import type { NewRateAdmissionRow } from "./store/tables/rate-admission-table.js";
+import type { NewUsageRow } from "./store/tables/usage-table.js";
+import { createWriteBehind } from "./store/write-behind.js";
+import { createUsageRecorder } from "./telemetry/usage-recorder.js";
 
 /** Largest request body accepted (Anthropic's own limit); larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
-/** Connection timeout for upstreams. */
-const CONNECT_TIMEOUT_MS = 10_000;
+/** How often rate admissions older than the longest window are deleted. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface AppOptions {
   /** The clock; tests inject one. */
@@ -35,11 +46,18 @@ export interface AppOptions {
   verbose?: boolean;
   /** TLS key and certificate (PEM) when serving HTTPS. */
   https?: { key: Buffer; cert: Buffer };
+  /** Overrides the configured database (tests use ":memory:" or a temp file). */
+  database?: string;
 }
 
 /** The assembled gateway: a Fastify instance not yet listening, and everything it owns. */
 export interface App {
   fastify: FastifyInstance;
+  /**
+   * Graceful shutdown: readiness fails and new requests get 503 at once; running streams may finish until the
+   * drain deadline, then end with an error event; usage rows and rate admissions are flushed before the store
+   * closes.
+   */
   close(): Promise<void>;
 }
 
@@ -60,28 +78,91 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } }, destination);
 }
 
+/** The database location: the option, the config's `database` / `DATABASE_URL`, else `llmux.db` beside the config file. */
+function databaseLocation(config: Config, override: string | undefined): string {
+  if (override !== undefined) return override;
+  if (config.server.database !== undefined) return config.server.database;
+  return config.source.endsWith(".toml") ? path.join(path.dirname(config.source), "llmux.db") : "llmux.db";
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /**
- * The composition root: the only place that wires configuration, providers, routing, services and the facade.
- * Returns the Fastify instance without listening, so tests can bind it to port 0.
+ * The composition root: the only place that wires configuration, store, providers, routing, services and the
+ * facade. Returns the Fastify instance without listening, so tests can bind it to port 0.
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger(options.verbose ? "debug" : config.server.logLevel);
-  const providers = createProviders(config.providers, {
-    connectMs: CONNECT_TIMEOUT_MS,
-    headersMs: config.server.requestTimeoutMs,
-    idleMs: config.server.requestTimeoutMs,
+  const { server } = config;
+
+  const location = databaseLocation(config, options.database);
+  const store = await createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
+  const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
+  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, rows)), {
+    flushMs: 200,
+    maxBatch: 500,
+    maxQueued: 100_000,
+    onError: onStoreError("usage rows"),
   });
-  const state = createBackendState(now);
+  const admissionQueue = createWriteBehind<NewRateAdmissionRow>((rows) => insertAdmissions(store.db, rows), {
+    flushMs: 200,
+    maxBatch: 1_000,
+    maxQueued: 100_000,
+    onError: onStoreError("rate admissions"),
+  });
+
+  const providers = createProviders(config.providers, {
+    connectMs: server.timeouts.connectMs,
+    headersMs: server.timeouts.firstByteMs,
+    idleMs: server.timeouts.idleMs,
+  });
+  const state = createBackendState({
+    now,
+    cooldownMs: server.cooldownMs,
+    maxCooldownMs: server.maxCooldownMs,
+    onAdmit: (backend, at) => admissionQueue.push({ backend: backend.name, at }),
+  });
+  // Rate windows survive a restart: admissions of the last day come back from the store.
+  state.restoreAdmissions(await loadRecentAdmissions(store.db, now() - LONGEST_WINDOW_MS));
+  const pruneTimer = setInterval(() => {
+    pruneAdmissions(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admissions"));
+  }, PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
+
   // Exact token counts for backends whose models have a public tokenizer (loaded only if some backend needs one).
   const tokens = await loadTokenCounter(config.backends.map((b) => b.model));
+  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue)]);
+  const shutdown = new AbortController();
+  let draining = false;
+
   const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
   const dispatcher = createDispatcher({
     providers,
     state,
+    budget: createRetryBudget({ ratio: 0.2, minRetries: 3 }),
+    telemetry,
     now,
-    maxRetries: config.server.maxRetries,
-    requestTimeoutMs: config.server.requestTimeoutMs,
+    random: Math.random,
+    sleep: abortableSleep,
+    maxRetries: server.maxRetries,
+    requestTimeoutMs: server.requestTimeoutMs,
+    firstByteTimeoutMs: server.timeouts.firstByteMs,
+    streamTimeoutMs: server.timeouts.streamMs,
+    shutdown: shutdown.signal,
   });
   const gateway = createGatewayService({
     route,
@@ -95,10 +176,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const fastify = Fastify({
     ...(options.https ? { https: options.https } : {}),
     loggerInstance: logger as FastifyBaseLogger,
-    // One log line per request, written by the onResponse hook below with the routing outcome.
+    // One log line per request, written by the request tracker when the request has really ended.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomId("req_"),
+    // Requests arriving while draining get our own 503 in their dialect (below), not Fastify's.
+    return503OnClosing: false,
     requestTimeout: 0,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
@@ -106,7 +189,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // LLM routes take JSON only: a text/plain body is a CSRF-able "simple request" and gets 415.
   fastify.removeContentTypeParser("text/plain");
   fastify.decorateRequest("principal", undefined);
-  fastify.decorateRequest("routeTrace", undefined);
+  fastify.decorateRequest("llm", undefined);
   fastify.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   fastify.setNotFoundHandler((request, reply) =>
     sendError(request, reply, llmuxError(Reason.NOT_FOUND, `no route for ${request.method} ${request.url.split("?")[0]}`)),
@@ -114,37 +197,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  fastify.addHook("onResponse", async (request, reply) => {
-    const trace = request.routeTrace;
-    const line: Record<string, unknown> = {
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-    };
-    if (trace) {
-      line.backend = trace.attempts.at(-1)?.backend;
-      if (trace.attempts.length > 1) line.attempts = trace.attempts;
-    }
-    request.log.info(line, "request");
-    if (options.verbose && trace?.selection) {
-      request.log.debug(
-        {
-          mode: trace.selection.mode,
-          candidates: trace.selection.candidates.map((b) => b.name),
-          skipped: trace.selection.decisions.filter((d) => !d.kept).map((d) => ({ backend: d.backend.name, reason: d.reason, detail: d.detail })),
-          attempts: trace.attempts,
-        },
-        "route decision",
-      );
+  fastify.addHook("onRequest", async (request, reply) => {
+    if (draining && !request.url.startsWith("/healthz") && !request.url.startsWith("/readyz")) {
+      reply.header("connection", "close");
+      await sendError(request, reply, llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; retry on another instance", { retryAfterMs: 1000 }));
+      return reply;
     }
   });
 
-  if (config.server.cors.enabled) fastify.addHook("onRequest", createCorsHook(config.server.cors.origin));
+  if (server.cors.enabled) fastify.addHook("onRequest", createCorsHook(server.cors.origin));
   registerHealthRoutes(fastify, { gateway });
   const auth = createClientTokenAuth(config.tokens);
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
   await fastify.register(async (guarded) => {
+    guarded.addHook("onRequest", createRequestTracker({ telemetry, now }));
     guarded.addHook("onRequest", createAuthHook(auth));
     registerOpenAIRoutes(guarded, { gateway, now, tokens });
     registerAnthropicRoutes(guarded, { gateway, now, tokens });
@@ -156,11 +222,27 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     routes: (router) => router.service(RouteService, route.rpc),
   });
 
+  let closing: Promise<void> | undefined;
   return {
     fastify,
-    async close() {
-      await fastify.close();
-      await Promise.all([...providers.values()].map((p) => p.close()));
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        // Stop accepting; running requests go on until they end or the drain deadline passes.
+        const closed = fastify.close();
+        const deadline = setTimeout(
+          () => shutdown.abort(llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; the stream was ended before completion")),
+          server.drainTimeoutMs,
+        );
+        await closed;
+        clearTimeout(deadline);
+        clearInterval(pruneTimer);
+        // Every usage row and admission reaches the store before it closes.
+        await Promise.all([usageQueue.close(), admissionQueue.close()]);
+        await store.close();
+        await Promise.all([...providers.values()].map((p) => p.close()));
+      })();
+      return closing;
     },
   };
 }

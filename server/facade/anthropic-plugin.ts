@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { randomId } from "../lib/ids.js";
-import type { RouteTrace } from "../services/gateway/gateway-service.js";
 import { anthropicPromptText, anthropicRequirements } from "../translate/anthropic/requirements.js";
 import { withExactCount } from "./prompt-tokens.js";
 import { validateAnthropicRequest } from "../translate/anthropic/validate.js";
@@ -9,6 +8,7 @@ import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } fro
 import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-openai.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import type { FacadeDeps } from "./openai-plugin.js";
+import { describeRequest } from "./describe-request.js";
 import { clientGone, sendResult } from "./stream-reply.js";
 
 /** The Anthropic headers forwarded to Anthropic backends byte for byte (and to no one else). */
@@ -40,10 +40,10 @@ function anthropicExchanges(body: AnthropicMessagesRequest, now: () => number): 
  * Anthropic Messages, streaming and not, to any backend.
  */
 export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps): void {
-  app.post("/v1/messages", async (request, reply) => {
+  app.post("/v1/messages", { config: { llm: { dialect: "anthropic", operation: "chat" } } }, async (request, reply) => {
+    const ctx = describeRequest(request);
     const body = validateAnthropicRequest(request.body);
-    const trace: RouteTrace = { selection: undefined, attempts: [] };
-    request.routeTrace = trace;
+    ctx.stream = body.stream === true;
     const result = await deps.gateway.chat({
       requirements: withExactCount(anthropicRequirements(body), () => anthropicPromptText(body), deps.tokens),
       stream: body.stream === true,
@@ -51,18 +51,17 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       exchangeFor: anthropicExchanges(body, deps.now),
       headers: forwardedHeaders(request),
       signal: clientGone(reply),
-      trace,
+      trace: ctx.trace,
     });
-    return sendResult(reply, result);
+    return sendResult(reply, result, ctx);
   });
 
-  app.post("/v1/messages/count_tokens", async (request, reply) => {
+  app.post("/v1/messages/count_tokens", { config: { llm: { dialect: "anthropic", operation: "count_tokens" } } }, async (request, reply) => {
+    const ctx = describeRequest(request);
     // count_tokens bodies carry no max_tokens; everything else is validated as for /v1/messages.
     const raw = request.body;
     const body = validateAnthropicRequest(typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { max_tokens: 1, ...raw } : raw);
     const requirements = withExactCount({ ...anthropicRequirements(body), maxOutputTokens: 0 }, () => anthropicPromptText(body), deps.tokens);
-    const trace: RouteTrace = { selection: undefined, attempts: [] };
-    request.routeTrace = trace;
     const result = await deps.gateway.countTokens({
       requirements,
       stream: false,
@@ -70,8 +69,8 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       exchangeFor: () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>),
       headers: forwardedHeaders(request),
       signal: clientGone(reply),
-      trace,
+      trace: ctx.trace,
     });
-    return sendResult(reply, result);
+    return sendResult(reply, result, ctx);
   });
 }

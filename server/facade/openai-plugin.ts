@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { randomId } from "../lib/ids.js";
-import type { GatewayService, RouteTrace } from "../services/gateway/gateway-service.js";
+import type { GatewayService } from "../services/gateway/gateway-service.js";
 import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
 import { createOpenAIToAnthropic } from "../translate/exchange/openai-to-anthropic.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
@@ -8,14 +8,8 @@ import { openaiPromptText, openaiRequirements } from "../translate/openai/requir
 import type { TokenCounter } from "../lib/token-counter.js";
 import { withExactCount } from "./prompt-tokens.js";
 import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
+import { describeRequest } from "./describe-request.js";
 import { clientGone, sendResult } from "./stream-reply.js";
-
-declare module "fastify" {
-  interface FastifyRequest {
-    /** How the request was routed, for the completion log line. */
-    routeTrace: RouteTrace | undefined;
-  }
-}
 
 export interface FacadeDeps {
   gateway: GatewayService;
@@ -40,10 +34,10 @@ function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dia
 
 /** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, to any backend. */
 export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): void {
-  app.post("/v1/chat/completions", async (request, reply) => {
+  app.post("/v1/chat/completions", { config: { llm: { dialect: "openai", operation: "chat" } } }, async (request, reply) => {
+    const ctx = describeRequest(request);
     const body = validateOpenAIRequest(request.body);
-    const trace: RouteTrace = { selection: undefined, attempts: [] };
-    request.routeTrace = trace;
+    ctx.stream = body.stream === true;
     const result = await deps.gateway.chat({
       requirements: withExactCount(openaiRequirements(body), () => openaiPromptText(body), deps.tokens),
       stream: body.stream === true,
@@ -51,8 +45,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       exchangeFor: openaiExchanges(body, deps.now),
       headers: {},
       signal: clientGone(reply),
-      trace,
+      trace: ctx.trace,
     });
-    return sendResult(reply, result);
+    return sendResult(reply, result, ctx);
   });
 }

@@ -1,37 +1,68 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../config/load.js";
-import { createBackendState } from "./backend-state.js";
+import { AUTH_FAILURE_COOLDOWN_MS, createBackendState } from "./backend-state.js";
 
 const [backend] = parseConfig(
   `[provider.p]\nbase_url = "http://127.0.0.1:1/v1"\n[[backend]]\nmodel = "p:m"\nmax_per_hour = 2\nmax_per_day = 3\n`,
   { source: "t.toml", baseDir: ".", env: {} },
 ).backends;
 
+const options = (now: () => number) => ({ now, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+
 describe("backend state", () => {
-  it("counts rolling windows at admission", () => {
+  it("counts rolling windows at admission, and reports each admission for persistence", () => {
     let now = 1_000_000;
-    const state = createBackendState(() => now);
+    const admitted: number[] = [];
+    const state = createBackendState({ ...options(() => now), onAdmit: (_, at) => admitted.push(at) });
     state.admit(backend!);
     now += 10 * 60_000;
     state.admit(backend!);
     // Two in the last hour: the hour window is full until the first admission is an hour old.
     expect(state.unavailable(backend!)).toEqual({ kind: "rate_window", until: 1_000_000 + 3_600_000, detail: "2 requests per hour reached" });
+    expect(state.windowUsage(backend!)).toEqual({ hour: 2, fiveHours: 2, day: 2 });
     now = 1_000_000 + 3_600_000;
     expect(state.unavailable(backend!)).toBeUndefined();
     state.admit(backend!);
     // Three in the last day: the day window is full until the first admission is a day old.
     expect(state.unavailable(backend!)).toMatchObject({ kind: "rate_window", until: 1_000_000 + 86_400_000, detail: "3 requests per day reached" });
+    expect(admitted).toEqual([1_000_000, 1_600_000, 4_600_000]);
   });
 
-  it("cools down and recovers", () => {
+  it("restores persisted admissions (a restart keeps the windows)", () => {
+    const state = createBackendState(options(() => 2_000_000));
+    state.restoreAdmissions(new Map([["p:m", [1_900_000, 1_950_000]]]));
+    expect(state.unavailable(backend!)).toMatchObject({ kind: "rate_window", until: 1_900_000 + 3_600_000 });
+  });
+
+  it("grows the cooldown with consecutive failures, caps it, and resets on success", () => {
     let now = 0;
-    const state = createBackendState(() => now);
-    state.coolDown(backend!, 5_000);
+    const state = createBackendState(options(() => now));
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 5_000, started: true });
     expect(state.unavailable(backend!)).toEqual({ kind: "cooldown", until: 5_000, detail: "cooling down after a failure" });
-    now = 5_000;
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 10_000, started: false });
+    now = 20_000;
     expect(state.unavailable(backend!)).toBeUndefined();
-    state.coolDown(backend!, 5_000);
-    state.recordSuccess(backend!);
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 20_000, started: true });
+    state.recordFailure(backend!, { latencyMs: 10 });
+    expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(60_000);
+    expect(state.stats(backend!)).toMatchObject({ consecutiveFailures: 5, errorRate: 1, attempts: 5 });
+    state.recordSuccess(backend!, 30);
+    expect(state.unavailable(backend!)).toBeUndefined();
+    expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(5_000);
+  });
+
+  it("uses Retry-After when given, and takes a backend out for an hour on an auth failure", () => {
+    const state = createBackendState(options(() => 0));
+    expect(state.recordFailure(backend!, { latencyMs: 1, retryAfterMs: 42_000 }).ms).toBe(42_000);
+    expect(state.recordFailure(backend!, { latencyMs: 1, auth: true }).ms).toBe(AUTH_FAILURE_COOLDOWN_MS);
+    expect(state.unavailable(backend!)?.until).toBe(AUTH_FAILURE_COOLDOWN_MS);
+  });
+
+  it("treats a failed health check as unavailable until the next check", () => {
+    const state = createBackendState(options(() => 0));
+    state.recordHealth(backend!, false, 30_000);
+    expect(state.unavailable(backend!)).toEqual({ kind: "unhealthy", until: 30_000, detail: "failed its last health check" });
+    state.recordHealth(backend!, true, 60_000);
     expect(state.unavailable(backend!)).toBeUndefined();
   });
 });

@@ -6,50 +6,108 @@ const WINDOWS: ReadonlyArray<{ key: "maxPerHour" | "maxPer5Hours" | "maxPerDay";
   { key: "maxPer5Hours", spanMs: 5 * HOUR, label: "5 hours" },
   { key: "maxPerDay", spanMs: 24 * HOUR, label: "day" },
 ];
+/** The longest window: admissions older than this never count again. */
+export const LONGEST_WINDOW_MS = 24 * HOUR;
+/** How long a backend whose credential the upstream rejected stays out: retrying cannot fix a key. */
+export const AUTH_FAILURE_COOLDOWN_MS = HOUR;
+/** Attempts remembered per backend for latency and error rate. */
+const RECENT = 100;
 
 /** Why a backend cannot be used right now, and when it can again. */
 export interface Unavailability {
-  kind: "cooldown" | "rate_window";
-  /** Unix milliseconds when the backend becomes available. */
+  kind: "cooldown" | "rate_window" | "unhealthy";
+  /** Unix milliseconds when the backend becomes available (for unhealthy: the next health check). */
   until: number;
   detail: string;
 }
 
-/**
- * Runtime state of backends that selection reads: cooldowns after failures and rolling rate windows counted at
- * admission. Time comes from the injected clock so tests never sleep.
- */
+/** Requests admitted in each rolling window. */
+export interface WindowUsage {
+  hour: number;
+  fiveHours: number;
+  day: number;
+}
+
+/** Recent behaviour of a backend, for GetBackendStatus. */
+export interface BackendStats {
+  /** Median latency to the first byte over the recent attempts, in ms (0 when none). */
+  latencyP50Ms: number;
+  /** Failed fraction of the recent attempts (0..1). */
+  errorRate: number;
+  attempts: number;
+  consecutiveFailures: number;
+  /** Result of the last active health check: undefined until one ran. */
+  healthy: boolean | undefined;
+  lastCheckAt: number | undefined;
+}
+
 export interface BackendState {
   /** Undefined when the backend may be tried now. */
   unavailable(backend: BackendConfig): Unavailability | undefined;
-  /** Counts one request against the backend's rate windows (call when an attempt is started). */
+  /** Counts one request against the backend's rate windows (call when an attempt starts). */
   admit(backend: BackendConfig): void;
-  /** Takes the backend out of rotation for `ms`. */
-  coolDown(backend: BackendConfig, ms: number): void;
-  /** Clears the cooldown after a success. */
-  recordSuccess(backend: BackendConfig): void;
+  /**
+   * Records a failed attempt and cools the backend down: the upstream's Retry-After when given, else
+   * `cooldownMs × 2^(consecutive failures − 1)` capped at `maxCooldownMs`; an auth failure takes it out for an hour.
+   * Returns the cooldown applied and whether the backend was available before (a new cooldown, for metrics).
+   */
+  recordFailure(backend: BackendConfig, failure: { retryAfterMs?: number; auth?: boolean; latencyMs: number }): { ms: number; started: boolean };
+  /** Records a successful attempt: clears cooldown and the failure streak. */
+  recordSuccess(backend: BackendConfig, latencyMs: number): void;
+  /** Records an active health check result. */
+  recordHealth(backend: BackendConfig, healthy: boolean, nextCheckAt: number): void;
+  windowUsage(backend: BackendConfig): WindowUsage;
+  stats(backend: BackendConfig): BackendStats;
+  /** Restores admissions persisted by an earlier process (ascending timestamps per backend name). */
+  restoreAdmissions(admissions: ReadonlyMap<string, readonly number[]>): void;
+}
+
+interface Entry {
+  cooldownUntil: number;
+  failures: number;
+  /** Admission timestamps, ascending, at most the largest window limit. */
+  stamps: number[];
+  latencies: number[];
+  outcomes: boolean[];
+  healthy: boolean | undefined;
+  nextCheckAt: number;
+  lastCheckAt: number | undefined;
+}
+
+export interface BackendStateOptions {
+  now: () => number;
+  cooldownMs: number;
+  maxCooldownMs: number;
+  /** Called for every admission of a backend with rate windows (to persist it off the hot path). */
+  onAdmit?: (backend: BackendConfig, at: number) => void;
 }
 
 /**
- * Creates in-memory backend state. Rate windows are rolling: a window of one hour admits at most N requests in any
- * 60 minutes, counted by the admission timestamps kept per backend (bounded by the largest limit).
+ * Creates the runtime state of backends: cooldowns after failures, rolling rate windows counted at admission,
+ * active health, and recent latency and error rate. Time comes from the injected clock so tests never sleep.
  */
-export function createBackendState(now: () => number): BackendState {
-  const cooldowns = new Map<string, number>();
-  const admissions = new Map<string, number[]>();
+export function createBackendState(options: BackendStateOptions): BackendState {
+  const { now } = options;
+  const entries = new Map<string, Entry>();
+  const entryNamed = (name: string): Entry => {
+    let e = entries.get(name);
+    if (!e) {
+      e = { cooldownUntil: 0, failures: 0, stamps: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
+      entries.set(name, e);
+    }
+    return e;
+  };
+  const entry = (backend: BackendConfig): Entry => entryNamed(backend.name);
+  const largestLimit = (backend: BackendConfig) => Math.max(backend.maxPerHour ?? 0, backend.maxPer5Hours ?? 0, backend.maxPerDay ?? 0);
 
-  function windowFullUntil(backend: BackendConfig, at: number): Unavailability | undefined {
-    const stamps = admissions.get(backend.name);
-    if (!stamps) return undefined;
+  function windowFull(backend: BackendConfig, stamps: readonly number[], at: number): Unavailability | undefined {
     let worst: Unavailability | undefined;
     for (const { key, spanMs, label } of WINDOWS) {
       const limit = backend[key];
       if (limit === undefined) continue;
-      // Stamps are in ascending order; the window is full when the limit-th newest is inside the span.
-      const index = stamps.length - limit;
-      if (index < 0) continue;
-      const oldestCounted = stamps[index]!;
-      if (oldestCounted > at - spanMs) {
+      // Stamps are ascending; the window is full when the limit-th newest admission is inside the span.
+      const oldestCounted = stamps[stamps.length - limit];
+      if (oldestCounted !== undefined && oldestCounted > at - spanMs) {
         const until = oldestCounted + spanMs;
         if (!worst || until > worst.until) worst = { kind: "rate_window", until, detail: `${limit} requests per ${label} reached` };
       }
@@ -57,30 +115,82 @@ export function createBackendState(now: () => number): BackendState {
     return worst;
   }
 
+  function remember(e: Entry, ok: boolean, latencyMs: number): void {
+    e.outcomes.push(ok);
+    e.latencies.push(latencyMs);
+    if (e.outcomes.length > RECENT) {
+      e.outcomes.shift();
+      e.latencies.shift();
+    }
+  }
+
   return {
     unavailable(backend) {
+      const e = entries.get(backend.name);
+      if (!e) return undefined;
       const at = now();
-      const cooldownEnd = cooldowns.get(backend.name);
-      if (cooldownEnd !== undefined) {
-        if (cooldownEnd > at) return { kind: "cooldown", until: cooldownEnd, detail: `cooling down after a failure` };
-        cooldowns.delete(backend.name);
-      }
-      return windowFullUntil(backend, at);
+      if (e.cooldownUntil > at) return { kind: "cooldown", until: e.cooldownUntil, detail: "cooling down after a failure" };
+      if (e.healthy === false) return { kind: "unhealthy", until: e.nextCheckAt, detail: "failed its last health check" };
+      return e.stamps.length > 0 ? windowFull(backend, e.stamps, at) : undefined;
     },
     admit(backend) {
-      const largest = Math.max(backend.maxPerHour ?? 0, backend.maxPer5Hours ?? 0, backend.maxPerDay ?? 0);
+      const largest = largestLimit(backend);
       if (largest === 0) return;
-      let stamps = admissions.get(backend.name);
-      if (!stamps) admissions.set(backend.name, (stamps = []));
-      stamps.push(now());
+      const at = now();
+      const stamps = entry(backend).stamps;
+      stamps.push(at);
       if (stamps.length > largest) stamps.splice(0, stamps.length - largest);
+      options.onAdmit?.(backend, at);
     },
-    coolDown(backend, ms) {
-      const until = now() + ms;
-      if ((cooldowns.get(backend.name) ?? 0) < until) cooldowns.set(backend.name, until);
+    recordFailure(backend, failure) {
+      const e = entry(backend);
+      const at = now();
+      const started = e.cooldownUntil <= at;
+      e.failures++;
+      remember(e, false, failure.latencyMs);
+      const ms = failure.auth
+        ? AUTH_FAILURE_COOLDOWN_MS
+        : failure.retryAfterMs ?? Math.min(options.maxCooldownMs, options.cooldownMs * 2 ** Math.min(30, e.failures - 1));
+      e.cooldownUntil = Math.max(e.cooldownUntil, at + ms);
+      return { ms, started };
     },
-    recordSuccess(backend) {
-      cooldowns.delete(backend.name);
+    recordSuccess(backend, latencyMs) {
+      const e = entry(backend);
+      e.cooldownUntil = 0;
+      e.failures = 0;
+      remember(e, true, latencyMs);
+    },
+    recordHealth(backend, healthy, nextCheckAt) {
+      const e = entry(backend);
+      e.healthy = healthy;
+      e.nextCheckAt = nextCheckAt;
+      e.lastCheckAt = now();
+    },
+    windowUsage(backend) {
+      const stamps = entries.get(backend.name)?.stamps ?? [];
+      const at = now();
+      const count = (span: number) => stamps.filter((t) => t > at - span).length;
+      return { hour: count(HOUR), fiveHours: count(5 * HOUR), day: count(24 * HOUR) };
+    },
+    stats(backend) {
+      const e = entries.get(backend.name);
+      if (!e) return { latencyP50Ms: 0, errorRate: 0, attempts: 0, consecutiveFailures: 0, healthy: undefined, lastCheckAt: undefined };
+      const sorted = [...e.latencies].sort((a, b) => a - b);
+      const failed = e.outcomes.filter((ok) => !ok).length;
+      return {
+        latencyP50Ms: sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!,
+        errorRate: e.outcomes.length === 0 ? 0 : failed / e.outcomes.length,
+        attempts: e.outcomes.length,
+        consecutiveFailures: e.failures,
+        healthy: e.healthy,
+        lastCheckAt: e.lastCheckAt,
+      };
+    },
+    restoreAdmissions(admissions) {
+      for (const [name, stamps] of admissions) {
+        const e = entryNamed(name);
+        e.stamps = [...stamps, ...e.stamps].sort((a, b) => a - b);
+      }
     },
   };
 }

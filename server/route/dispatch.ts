@@ -7,15 +7,16 @@ import type { ProviderAdapter } from "../providers/provider.js";
 import type { Usage } from "../translate/canonical.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import type { BackendState } from "./backend-state.js";
+import type { RetryBudget } from "./retry-budget.js";
+import type { RequestOutcome, Telemetry } from "./telemetry.js";
 
 /** Largest non-streaming upstream body accepted (larger answers are a fault, not a response). */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** Largest upstream error body read; the rest is discarded. */
 const MAX_ERROR_BYTES = 64 * 1024;
-/** Cooldown after a failure without Retry-After. */
-const DEFAULT_COOLDOWN_MS = 5_000;
-/** Cooldown after the upstream rejected llmux's own credential: long, since retrying will not fix the key. */
-const AUTH_COOLDOWN_MS = 600_000;
+/** Backoff before retry n (n ≥ 1) is uniform in [0, min(BACKOFF_CAP_MS, BACKOFF_BASE_MS × 2^(n−1))]. */
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_CAP_MS = 250;
 
 /** One request as the dispatcher sees it. */
 export interface DispatchCall {
@@ -25,10 +26,10 @@ export interface DispatchCall {
   operation: "chat" | "count_tokens";
   /** Allowlisted headers to forward (anthropic-version, anthropic-beta). */
   headers: Record<string, string>;
-  /** Aborts when the client goes away. */
+  /** Aborts when the client goes away (reason: an LlmuxError). */
   signal: AbortSignal;
-  /** Filled in as attempts are made, for logs and metrics. */
-  trace: AttemptTrace[];
+  /** Filled in as the request proceeds, for logs, metrics and the usage row. */
+  trace: DispatchTrace;
 }
 
 /** What happened on one attempt. */
@@ -37,6 +38,18 @@ export interface AttemptTrace {
   outcome: "ok" | "failed" | "rejected";
   status?: number;
   error?: string;
+}
+
+/** Everything the dispatcher learned about a request, updated until its stream ends. */
+export interface DispatchTrace {
+  attempts: AttemptTrace[];
+  /** Usage as reported so far (final once the stream ended). */
+  usage?: Usage;
+  /** How a committed stream ended; undefined while it runs (and for non-streaming answers). */
+  streamOutcome?: RequestOutcome;
+  streamError?: string;
+  /** Resolves when a committed stream has ended, however it ended. */
+  streamEnded?: Promise<void>;
 }
 
 /** A successful answer, committed to one backend. */
@@ -54,45 +67,68 @@ export type DispatchResult =
 export interface DispatcherDeps {
   providers: ReadonlyMap<string, ProviderAdapter>;
   state: BackendState;
+  budget: RetryBudget;
+  telemetry: Telemetry;
   now: () => number;
+  /** Uniform [0, 1); injected so tests are deterministic. */
+  random: () => number;
+  /** Abortable sleep; injected so tests do not wait. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Further attempts after the first one fails. */
   maxRetries: number;
-  /** Deadline for getting the first byte of an answer, across all attempts, in milliseconds. */
+  /** Total deadline of a request until its answer is committed (and of a whole non-streaming answer), in ms. */
   requestTimeoutMs: number;
+  /** Per attempt, until the first valid byte of the answer, in ms. */
+  firstByteTimeoutMs: number;
+  /** Longest a committed stream may run, in ms. */
+  streamTimeoutMs: number;
+  /** Aborted when the gateway shuts down and its drain deadline has passed: running streams end with an error. */
+  shutdown: AbortSignal;
 }
 
 export interface Dispatcher {
   /**
    * Tries the candidates in order until one answers. Failover happens only before anything has been committed to
-   * the client; client errors (4xx other than auth, rate limit and unknown model) end the loop at once.
+   * the client; client errors (4xx other than auth, rate limit and unknown model) end the loop at once; retries
+   * are limited by `maxRetries`, the request deadline and the shared retry budget.
    */
   dispatch(call: DispatchCall, candidates: readonly BackendConfig[]): Promise<DispatchResult>;
 }
 
+/** An abort reason that says the deadline, not the client, ended the attempt. */
+function timeoutError(message: string): LlmuxError {
+  return llmuxError(Reason.UPSTREAM_TIMEOUT, message);
+}
+
 /** Creates the dispatcher: the one retry loop of llmux. */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { providers, state, now } = deps;
+  const { providers, state, now, telemetry } = deps;
 
-  function coolDownFor(backend: BackendConfig, err: LlmuxError, retryAfterMs: number | undefined): void {
-    const ms = err.reason === Reason.UPSTREAM_AUTH ? AUTH_COOLDOWN_MS : (retryAfterMs ?? DEFAULT_COOLDOWN_MS);
-    state.coolDown(backend, ms);
+  function fail(backend: BackendConfig, err: LlmuxError, latencyMs: number): void {
+    const { ms, started } = state.recordFailure(backend, { retryAfterMs: err.retryAfterMs, auth: err.reason === Reason.UPSTREAM_AUTH, latencyMs });
+    if (started) telemetry.cooldown(backend, ms, Reason[err.reason].toLowerCase());
   }
 
-  async function attempt(call: DispatchCall, backend: BackendConfig, deadline: number): Promise<DispatchResult> {
+  async function attempt(call: DispatchCall, backend: BackendConfig, deadline: number, retry: number): Promise<DispatchResult> {
     const provider = providers.get(backend.provider);
     if (!provider) throw llmuxError(Reason.INTERNAL, `provider ${backend.provider} is not configured`);
     const exchange = call.exchangeFor(provider.dialect);
+    const started = now();
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(call.signal.reason);
+    const onShutdown = () => controller.abort(deps.shutdown.reason);
     call.signal.addEventListener("abort", onClientAbort, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(llmuxError(Reason.UPSTREAM_TIMEOUT, `${backend.name} did not answer in time`)),
-      Math.max(0, deadline - now()),
+    deps.shutdown.addEventListener("abort", onShutdown, { once: true });
+    // Until the answer is committed, the nearer of the per-attempt first-byte deadline and the request deadline.
+    const firstByteAt = Math.min(deadline, started + deps.firstByteTimeoutMs);
+    let timer = setTimeout(
+      () => controller.abort(timeoutError(`${backend.name} did not answer in time`)),
+      Math.max(0, firstByteAt - started),
     );
-    const clearDeadline = () => clearTimeout(timer);
     const release = () => {
-      clearDeadline();
+      clearTimeout(timer);
       call.signal.removeEventListener("abort", onClientAbort);
+      deps.shutdown.removeEventListener("abort", onShutdown);
     };
     let committed = false;
     try {
@@ -106,6 +142,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         throw Object.assign(err, { retryAfterMs: err.retryAfterMs ?? parseRetryAfter(res.headers, now()) });
       }
       if (!call.stream) {
+        // A non-streaming answer may take until the request deadline to arrive in full.
+        clearTimeout(timer);
+        timer = setTimeout(() => controller.abort(timeoutError(`${backend.name} did not finish in time`)), Math.max(0, deadline - now()));
         const text = await readBody(res.body, MAX_RESPONSE_BYTES);
         let json: unknown;
         try {
@@ -114,10 +153,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} returned an invalid response`, { cause });
         }
         const { body, usage } = exchange.response(text, json, backend);
-        state.recordSuccess(backend);
+        const latencyMs = now() - started;
+        state.recordSuccess(backend, latencyMs);
+        telemetry.attempt({ backend, outcome: "ok", status: res.status, latencyMs, retry });
+        call.trace.usage = usage;
         return { kind: "json", backend, body, usage };
       }
-      const result = await openStream(res.body, exchange, backend, controller, clearDeadline, release);
+      const result = await openStream(call, res.body, exchange, backend, controller, () => clearTimeout(timer), release, started, retry);
       committed = true;
       return result;
     } catch (err) {
@@ -133,12 +175,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   async function openStream(
+    call: DispatchCall,
     body: AsyncIterable<Uint8Array>,
     exchange: Exchange,
     backend: BackendConfig,
     controller: AbortController,
-    clearDeadline: () => void,
+    clearFirstByteTimer: () => void,
     release: () => void,
+    started: number,
+    retry: number,
   ): Promise<DispatchResult> {
     const parser = createSseParser();
     const translator = exchange.stream(backend);
@@ -157,9 +202,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       for (const event of parser.push(next.value)) first += translator.push(event);
     }
-    // The first-byte deadline is met; from here the transport's idle timeout guards the stream.
-    clearDeadline();
-    state.recordSuccess(backend);
+    clearFirstByteTimer();
+    const latencyMs = now() - started;
+    state.recordSuccess(backend, latencyMs);
+    telemetry.attempt({ backend, outcome: "ok", status: 200, latencyMs, retry });
+    // From here the transport's idle timeout guards each gap, and the stream deadline the whole.
+    const streamTimer = setTimeout(() => controller.abort(timeoutError(`${backend.name} streamed longer than the stream timeout`)), deps.streamTimeoutMs);
+    let markEnded: () => void = () => {};
+    call.trace.streamEnded = new Promise<void>((resolve) => (markEnded = resolve));
+    const trace = call.trace;
+    const finish = (outcome: RequestOutcome, error?: string) => {
+      trace.usage = translator.usage() ?? trace.usage;
+      trace.streamOutcome ??= outcome;
+      if (error !== undefined) trace.streamError ??= error;
+    };
+    if (ended) finish("ok");
     const rest = async function* (): AsyncGenerator<string> {
       let finished = ended;
       try {
@@ -170,6 +227,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             for (const event of parser.end()) out += translator.push(event);
             out += translator.end();
             finished = true;
+            finish("ok");
             if (out) yield out;
             break;
           }
@@ -178,15 +236,31 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           if (out) yield out;
         }
       } catch (err) {
-        const error = controller.signal.reason instanceof LlmuxError ? controller.signal.reason : toLlmuxError(err);
-        if (error.reason === Reason.CANCELED) return;
-        // After the first byte there is no failover: the client gets a terminal error in its dialect.
-        state.coolDown(backend, DEFAULT_COOLDOWN_MS);
         finished = true;
+        const reason = controller.signal.reason;
+        const error = reason instanceof LlmuxError ? reason : toLlmuxError(err);
+        if (deps.shutdown.aborted && reason === deps.shutdown.reason) {
+          // The drain deadline passed: the client is told why its stream ends; the backend did nothing wrong.
+          finish("shutdown_aborted", error.rawMessage);
+          yield translator.error(error);
+          return;
+        }
+        if (error.reason === Reason.CANCELED) {
+          finish("client_closed", error.rawMessage);
+          return;
+        }
+        // After the first byte there is no failover: the client gets a terminal error in its dialect, and the
+        // failure counts against the backend.
+        fail(backend, error, now() - started);
+        finish(error.reason === Reason.UPSTREAM_TIMEOUT ? "timeout" : "upstream_error", error.rawMessage);
         yield translator.error(error);
       } finally {
+        // The consumer stopped early (client gone): the upstream must not keep generating.
+        if (!finished) finish("client_closed", "client closed the connection");
+        clearTimeout(streamTimer);
         release();
-        if (!finished) controller.abort();
+        if (!finished || !ended) controller.abort();
+        markEnded();
       }
     };
     return { kind: "stream", backend, first, rest: rest() };
@@ -196,26 +270,53 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async dispatch(call, candidates) {
       const deadline = now() + deps.requestTimeoutMs;
       const attempts = Math.min(candidates.length, deps.maxRetries + 1);
+      const leave = deps.budget.enter();
       let lastError: LlmuxError | undefined;
-      for (let i = 0; i < attempts; i++) {
-        const backend = candidates[i]!;
-        if (call.signal.aborted) throw llmuxError(Reason.CANCELED, "request canceled");
-        try {
-          const result = await attempt(call, backend, deadline);
-          call.trace.push({ backend: backend.name, outcome: "ok" });
-          return result;
-        } catch (err) {
-          const error = toLlmuxError(err);
-          if (error.reason === Reason.CANCELED) throw error;
-          if (!isRetryable(error)) {
-            call.trace.push({ backend: backend.name, outcome: "rejected", status: error.upstreamStatus, error: error.rawMessage });
-            throw error;
+      try {
+        for (let i = 0; i < attempts; i++) {
+          const backend = candidates[i]!;
+          let releaseRetry: (() => void) | undefined;
+          if (i > 0) {
+            releaseRetry = deps.budget.tryRetry();
+            // The budget is spent: an outage must not multiply load. Answer with the last failure.
+            if (!releaseRetry) break;
+            const backoff = deps.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (i - 1));
+            if (now() + backoff >= deadline) {
+              releaseRetry();
+              break;
+            }
+            await deps.sleep(backoff, call.signal).catch(() => undefined);
           }
-          call.trace.push({ backend: backend.name, outcome: "failed", status: error.upstreamStatus, error: error.rawMessage });
-          coolDownFor(backend, error, error.retryAfterMs);
-          lastError = error;
-          if (now() >= deadline) break;
+          if (call.signal.aborted || deps.shutdown.aborted) {
+            releaseRetry?.();
+            const reason = call.signal.aborted ? call.signal.reason : deps.shutdown.reason;
+            throw reason instanceof LlmuxError ? reason : llmuxError(Reason.CANCELED, "request canceled");
+          }
+          const started = now();
+          try {
+            const result = await attempt(call, backend, deadline, i);
+            call.trace.attempts.push({ backend: backend.name, outcome: "ok" });
+            return result;
+          } catch (err) {
+            const error = toLlmuxError(err);
+            if (error.reason === Reason.CANCELED || (deps.shutdown.aborted && err === deps.shutdown.reason)) throw error;
+            const latencyMs = now() - started;
+            if (!isRetryable(error)) {
+              call.trace.attempts.push({ backend: backend.name, outcome: "rejected", status: error.upstreamStatus, error: error.rawMessage });
+              telemetry.attempt({ backend, outcome: "rejected", status: error.upstreamStatus, latencyMs, retry: i });
+              throw error;
+            }
+            call.trace.attempts.push({ backend: backend.name, outcome: "failed", status: error.upstreamStatus, error: error.rawMessage });
+            telemetry.attempt({ backend, outcome: "failed", status: error.upstreamStatus, latencyMs, retry: i });
+            fail(backend, error, latencyMs);
+            lastError = error;
+            if (now() >= deadline) break;
+          } finally {
+            releaseRetry?.();
+          }
         }
+      } finally {
+        leave();
       }
       throw lastError ?? llmuxError(Reason.UPSTREAM_FAILED, "no backend answered");
     },

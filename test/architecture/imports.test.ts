@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  */
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
-type Layer = "gen" | "lib" | "errors" | "config" | "config-types" | "translate" | "providers" | "store" | "route" | "auth" | "services" | "facade" | "composition" | "cli-llmux" | "cli-llmuxctl";
+type Layer = "gen" | "lib" | "errors" | "config" | "config-types" | "translate" | "providers" | "store" | "route" | "telemetry" | "auth" | "services" | "facade" | "composition" | "cli-llmux" | "cli-llmuxctl";
 
 /** Which of our layers each layer may import (itself always allowed). */
 const ALLOWED: Record<Layer, Layer[]> = {
@@ -23,10 +23,12 @@ const ALLOWED: Record<Layer, Layer[]> = {
   // Rows are not protos: the store knows nothing above lib.
   store: ["lib"],
   route: ["config-types", "lib", "errors", "translate", "providers", "store"],
+  // Sinks of what routing reports: metrics and usage rows.
+  telemetry: ["config-types", "lib", "translate", "route", "store"],
   auth: ["config-types", "lib", "errors"],
   services: ["config-types", "lib", "errors", "gen", "translate", "route", "auth", "store"],
   facade: ["config-types", "lib", "errors", "translate", "services", "auth"],
-  composition: ["gen", "lib", "errors", "config", "config-types", "translate", "providers", "store", "route", "auth", "services", "facade"],
+  composition: ["gen", "lib", "errors", "config", "config-types", "translate", "providers", "store", "route", "telemetry", "auth", "services", "facade"],
   "cli-llmux": ["composition"],
   "cli-llmuxctl": ["gen"],
 };
@@ -41,6 +43,7 @@ const PACKAGES: Partial<Record<Layer, RegExp>> = {
   config: /^smol-toml$/,
   providers: /^undici$/,
   store: /^kysely$|^better-sqlite3$|^pg$/,
+  telemetry: /^prom-client$/,
   route: /^$/,
   auth: /^jose$/,
   services: /^@connectrpc\/connect$|^@bufbuild\/protobuf$/,

@@ -15,7 +15,10 @@ export interface TestGateway {
  * Starts the real gateway (the same buildApp as `llmux start`) from TOML text on port 0. Log lines are captured
  * so tests can assert what is (and is not) logged.
  */
-export async function startGateway(toml: string, options: { env?: Record<string, string>; now?: () => number; verbose?: boolean } = {}): Promise<TestGateway> {
+export async function startGateway(
+  toml: string,
+  options: { env?: Record<string, string>; now?: () => number; verbose?: boolean; database?: string } = {},
+): Promise<TestGateway> {
   const config = parseConfig(toml, { source: "test.toml", baseDir: ".", env: options.env ?? {}, overrides: { port: 0, host: "127.0.0.1" } });
   const logs: string[] = [];
   const sink = new Writable({
@@ -25,7 +28,7 @@ export async function startGateway(toml: string, options: { env?: Record<string,
     },
   });
   const logger = createLogger(options.verbose ? "debug" : "info", sink);
-  const app = await buildApp(config, { logger, now: options.now, verbose: options.verbose });
+  const app = await buildApp(config, { logger, now: options.now, verbose: options.verbose, database: options.database ?? ":memory:" });
   await app.fastify.listen({ host: "127.0.0.1", port: 0 });
   const address = app.fastify.server.address();
   if (typeof address !== "object" || address === null) throw new Error("gateway did not bind");

@@ -1,6 +1,6 @@
 import type { BackendConfig, ProviderConfig } from "../../config/types.js";
 import type { BackendState } from "../../route/backend-state.js";
-import type { AttemptTrace, Dispatcher, DispatchResult } from "../../route/dispatch.js";
+import type { Dispatcher, DispatchResult, DispatchTrace } from "../../route/dispatch.js";
 import { noCandidateError } from "../../route/no-candidate.js";
 import type { Selection } from "../../route/select.js";
 import type { Dialect, Exchange } from "../../translate/exchange/exchange.js";
@@ -10,10 +10,9 @@ import type { RouteServiceImpl } from "../route/route-service.js";
 /** A committed answer: a JSON body, or a stream whose first frames are already validated. */
 export type ChatResult = DispatchResult;
 
-/** What the facade learns about how a request was routed, for its log line. */
-export interface RouteTrace {
+/** What the facade learns about how a request was routed and answered, for its log line and usage row. */
+export interface RouteTrace extends DispatchTrace {
   selection: Selection | undefined;
-  attempts: AttemptTrace[];
 }
 
 /** One chat request from the facade, already validated and in the client's dialect. */
@@ -73,7 +72,7 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
       return deps.dispatcher.dispatch(
-        { exchangeFor: call.exchangeFor, stream: call.stream, operation: call.operation, headers: call.headers, signal: call.signal, trace: call.trace.attempts },
+        { exchangeFor: call.exchangeFor, stream: call.stream, operation: call.operation, headers: call.headers, signal: call.signal, trace: call.trace },
         selection.candidates,
       );
     },
@@ -88,7 +87,7 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
         return { kind: "json", backend: first, body: JSON.stringify({ input_tokens: tokens }), usage: undefined };
       }
       return deps.dispatcher.dispatch(
-        { exchangeFor: call.exchangeFor, stream: false, operation: "count_tokens", headers: call.headers, signal: call.signal, trace: call.trace.attempts },
+        { exchangeFor: call.exchangeFor, stream: false, operation: "count_tokens", headers: call.headers, signal: call.signal, trace: call.trace },
         selection.candidates.filter((backend) => kindOf(backend) === "anthropic"),
       );
     },
