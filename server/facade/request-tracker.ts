@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { RequestOutcome, RequestRecord, Telemetry } from "../route/telemetry.js";
+import type { RequestOutcome, RequestRecord, Telemetry } from "../services/gateway/gateway-service.js";
 import type { RouteTrace } from "../services/gateway/gateway-service.js";
 
 /** What the facade knows about an LLM request, filled in as it proceeds. */

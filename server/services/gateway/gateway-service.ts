@@ -118,3 +118,5 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
     },
   };
 }
+
+export type { RequestOutcome, RequestRecord, Telemetry } from "../../route/telemetry.js";
