@@ -11,6 +11,7 @@ import { createAuthHook } from "./facade/auth-hook.js";
 import { createCorsHook } from "./facade/cors.js";
 import { sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
+import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
@@ -30,6 +31,7 @@ import { insertUsage } from "./store/repos/usage-repo.js";
 import type { NewRateAdmissionRow } from "./store/tables/rate-admission-table.js";
 import type { NewUsageRow } from "./store/tables/usage-table.js";
 import { createWriteBehind } from "./store/write-behind.js";
+import { createMetrics } from "./telemetry/metrics.js";
 import { createUsageRecorder } from "./telemetry/usage-recorder.js";
 
 /** Largest request body accepted (Anthropic's own limit); larger bodies get 413. */
@@ -145,7 +147,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // Exact token counts for backends whose models have a public tokenizer (loaded only if some backend needs one).
   const tokens = await loadTokenCounter(config.backends.map((b) => b.model));
-  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue)]);
+  const metrics = createMetrics({
+    backends: () => config.backends,
+    windowUsage: (backend) => state.windowUsage(backend),
+    state: (backend) => {
+      const unavailable = state.unavailable(backend);
+      if (!unavailable) return "available";
+      return unavailable.kind === "cooldown" ? "cooling_down" : unavailable.kind === "rate_window" ? "rate_limited" : "unhealthy";
+    },
+  });
+  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue), metrics]);
   const shutdown = new AbortController();
   let draining = false;
 
@@ -207,6 +218,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   if (server.cors.enabled) fastify.addHook("onRequest", createCorsHook(server.cors.origin));
   registerHealthRoutes(fastify, { gateway });
+  registerMetricsRoutes(fastify, { metrics });
   const auth = createClientTokenAuth(config.tokens);
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
   await fastify.register(async (guarded) => {

@@ -286,6 +286,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
               break;
             }
             await deps.sleep(backoff, call.signal).catch(() => undefined);
+            telemetry.failover(candidates[i - 1]!, backend);
           }
           if (call.signal.aborted || deps.shutdown.aborted) {
             releaseRetry?.();

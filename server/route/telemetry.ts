@@ -61,18 +61,21 @@ export interface Telemetry {
   attempt(record: AttemptRecord): void;
   /** A backend was taken out of rotation for `ms`. */
   cooldown(backend: BackendConfig, ms: number, reason: string): void;
+  /** A request that failed on `from` moves on to `to`. */
+  failover(from: BackendConfig, to: BackendConfig): void;
   /** A request ended (exactly once per request). */
   request(record: RequestRecord): void;
 }
 
 /** Telemetry that records nothing. */
-export const NO_TELEMETRY: Telemetry = { attempt() {}, cooldown() {}, request() {} };
+export const NO_TELEMETRY: Telemetry = { attempt() {}, cooldown() {}, failover() {}, request() {} };
 
 /** Sends every report to each of `sinks`. */
 export function fanOut(sinks: readonly Telemetry[]): Telemetry {
   return {
     attempt: (record) => sinks.forEach((s) => s.attempt(record)),
     cooldown: (backend, ms, reason) => sinks.forEach((s) => s.cooldown(backend, ms, reason)),
+    failover: (from, to) => sinks.forEach((s) => s.failover(from, to)),
     request: (record) => sinks.forEach((s) => s.request(record)),
   };
 }

@@ -38,6 +38,7 @@ export function createUsageRecorder(queue: WriteBehind<NewUsageRow>): Telemetry 
   return {
     attempt() {},
     cooldown() {},
+    failover() {},
     request(record) {
       queue.push(usageRow(record));
     },
