@@ -20,6 +20,7 @@ import { loadTokenCounter } from "./lib/token-counter.js";
 import { createProviders } from "./providers/registry.js";
 import { createBackendState, LONGEST_WINDOW_MS } from "./route/backend-state.js";
 import { createDispatcher } from "./route/dispatch.js";
+import { createHealthChecker } from "./route/health-checker.js";
 import { createRetryBudget } from "./route/retry-budget.js";
 import { fanOut, type Telemetry } from "./route/telemetry.js";
 import { createAuthInterceptor } from "./services/auth-interceptor.js";
@@ -161,6 +162,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   let draining = false;
 
   const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
+  const healthChecker = createHealthChecker({
+    backends: () => config.backends,
+    providers,
+    state,
+    intervalMs: server.healthCheckIntervalMs,
+    timeoutMs: 10_000,
+    now,
+    onChange: (backend, healthy) =>
+      logger[healthy ? "info" : "warn"]({ backend: backend.name, provider: backend.provider }, healthy ? "backend healthy" : "backend unhealthy"),
+  });
   const dispatcher = createDispatcher({
     providers,
     state,
@@ -217,7 +228,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   if (server.cors.enabled) fastify.addHook("onRequest", createCorsHook(server.cors.origin));
-  registerHealthRoutes(fastify, { gateway });
+  registerHealthRoutes(fastify, { route, draining: () => draining });
   registerMetricsRoutes(fastify, { metrics });
   const auth = createClientTokenAuth(config.tokens);
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
@@ -234,12 +245,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     routes: (router) => router.service(RouteService, route.rpc),
   });
 
+  healthChecker.start();
   let closing: Promise<void> | undefined;
   return {
     fastify,
     close() {
       closing ??= (async () => {
         draining = true;
+        await healthChecker.stop();
         // Stop accepting; running requests go on until they end or the drain deadline passes.
         const closed = fastify.close();
         const deadline = setTimeout(

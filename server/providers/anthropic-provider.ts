@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../config/types.js";
-import { createHttpTransport, type TransportTimeouts } from "./http-transport.js";
+import { createHttpTransport, probeSucceeded, type TransportTimeouts } from "./http-transport.js";
 import type { ProviderAdapter } from "./provider.js";
 
 /** The API version sent when the client did not name one. */
@@ -8,7 +8,8 @@ export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 /**
  * A provider speaking Anthropic Messages. `base_url` is the origin without `/v1` (as in the Anthropic SDK); the
  * adapter appends `/v1/messages`. The provider key travels as `x-api-key`; the client's `anthropic-version` and
- * `anthropic-beta` arrive in `call.headers` and are forwarded byte for byte.
+ * `anthropic-beta` arrive in `call.headers` and are forwarded byte for byte. Health probes use the free
+ * `GET {base}/v1/models` with the same key and the default API version.
  */
 export function createAnthropicProvider(config: ProviderConfig, timeouts: TransportTimeouts): ProviderAdapter {
   const transport = createHttpTransport(config.baseUrl, timeouts);
@@ -28,6 +29,15 @@ export function createAnthropicProvider(config: ProviderConfig, timeouts: Transp
       if (config.apiKey) headers["x-api-key"] = config.apiKey;
       const path = call.operation === "count_tokens" ? "/v1/messages/count_tokens" : "/v1/messages";
       return transport.post(path, headers, JSON.stringify(call.body), call.signal);
+    },
+    probe(signal) {
+      const headers: Record<string, string> = {
+        accept: "application/json",
+        "user-agent": "llmux",
+        "anthropic-version": DEFAULT_ANTHROPIC_VERSION,
+      };
+      if (config.apiKey) headers["x-api-key"] = config.apiKey;
+      return probeSucceeded(transport.get("/v1/models", headers, signal));
     },
     close: () => transport.close(),
   };

@@ -11,9 +11,21 @@ export interface TransportTimeouts {
   idleMs: number;
 }
 
+/**
+ * Most bytes of a `get` body read before the connection is dropped. A model list is a few kB; OpenRouter's runs to
+ * megabytes, which a health probe has no reason to download.
+ */
+export const GET_BODY_LIMIT_BYTES = 64 * 1024;
+
 /** A pooled keep-alive HTTP/1.1 client for one upstream origin. */
 export interface HttpTransport {
   post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse>;
+  /**
+   * Sends `GET {base path}{path}` and resolves with the status once the body has been read and discarded (at most
+   * GET_BODY_LIMIT_BYTES; beyond that the connection is dropped). The body is never returned, so nothing an
+   * upstream sends here can reach a log or a client. Rejects like `post` when no complete answer arrives.
+   */
+  get(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -50,8 +62,28 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
         throw transportError(err, url.host, signal);
       }
     },
+    async get(path, headers, signal) {
+      try {
+        const res = await pool.request({ method: "GET", path: basePath + path, headers, signal });
+        await res.body.dump({ signal, limit: GET_BODY_LIMIT_BYTES });
+        return res.statusCode;
+      } catch (err) {
+        throw transportError(err, url.host, signal);
+      }
+    },
     close: () => pool.close(),
   };
+}
+
+/**
+ * The health verdict on a probe's `get`: true for a 2xx status, false for any other status (a redirect included)
+ * or any failure. Shared by the adapters so every kind judges health alike.
+ */
+export function probeSucceeded(status: Promise<number>): Promise<boolean> {
+  return status.then(
+    (code) => code >= 200 && code < 300,
+    () => false,
+  );
 }
 
 /** Re-throws failures while reading a response body (reset, idle timeout, abort) as classified LlmuxErrors. */

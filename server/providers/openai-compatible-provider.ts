@@ -1,11 +1,12 @@
 import type { ProviderConfig } from "../config/types.js";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
-import { createHttpTransport, type TransportTimeouts } from "./http-transport.js";
+import { createHttpTransport, probeSucceeded, type TransportTimeouts } from "./http-transport.js";
 import type { ProviderAdapter } from "./provider.js";
 
 /**
  * A provider speaking OpenAI Chat Completions: OpenAI itself, vLLM, LM Studio, Ollama, and the many hosted
- * "OpenAI-compatible" APIs. `base_url` includes the `/v1` part, as in the OpenAI SDK.
+ * "OpenAI-compatible" APIs. `base_url` includes the `/v1` part, as in the OpenAI SDK. Health probes use
+ * `GET {base_url}/models`, which all of them serve for free.
  */
 export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts: TransportTimeouts): ProviderAdapter {
   const transport = createHttpTransport(config.baseUrl, timeouts);
@@ -25,6 +26,11 @@ export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts:
       };
       if (auth) headers.authorization = auth;
       return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal);
+    },
+    probe(signal) {
+      const headers: Record<string, string> = { accept: "application/json", "user-agent": "llmux" };
+      if (auth) headers.authorization = auth;
+      return probeSucceeded(transport.get("/models", headers, signal));
     },
     close: () => transport.close(),
   };

@@ -32,6 +32,12 @@ export interface ProviderAdapter {
    * UPSTREAM_TIMEOUT or CANCELED) when no response arrives. Never retries.
    */
   send(call: UpstreamCall): Promise<UpstreamResponse>;
+  /**
+   * Asks the upstream whether it is up, at no cost: a model-list GET, never a completion. Resolves true only for a
+   * 2xx answer read before `signal` aborts; false for any other status (a redirect included: it is never
+   * followed), a transport failure or an abort. Never rejects, never retries.
+   */
+  probe(signal: AbortSignal): Promise<boolean>;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }

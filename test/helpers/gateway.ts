@@ -19,7 +19,9 @@ export async function startGateway(
   toml: string,
   options: { env?: Record<string, string>; now?: () => number; verbose?: boolean; database?: string } = {},
 ): Promise<TestGateway> {
-  const config = parseConfig(toml, { source: "test.toml", baseDir: ".", env: options.env ?? {}, overrides: { port: 0, host: "127.0.0.1" } });
+  // Active health checks are off unless a test turns them on: they would add probe requests to every mock upstream.
+  const env = { HEALTH_CHECK_INTERVAL: "0", ...options.env };
+  const config = parseConfig(toml, { source: "test.toml", baseDir: ".", env, overrides: { port: 0, host: "127.0.0.1" } });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

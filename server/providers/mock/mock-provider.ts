@@ -103,6 +103,11 @@ export function createMockProvider(config: ProviderConfig, deps: MockProviderDep
       return respond(200, SSE_TYPE, frames, settings.chunkDelayMs, signal);
     },
 
+    /** The mock lives in-process, so it is healthy whenever llmux is. */
+    async probe(): Promise<boolean> {
+      return true;
+    },
+
     async close(): Promise<void> {},
   };
 }

@@ -87,7 +87,7 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
         throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event", { cause });
       }
       if (!isObject(chunk)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
-      if (chunk.error !== undefined) throw openaiErrorFromBody(chunk);
+      if (chunk.error !== undefined && chunk.error !== null) throw openaiErrorFromBody(chunk);
       if (!fixer) return frame(chunk, data);
       let out = "";
       for (const fixed of fixer.push(chunk)) out += frame(fixed, undefined);

@@ -93,7 +93,8 @@ describe("GptOssStreamFixer", () => {
       [],
       [
         chunk({ reasoning: "late" }),
-        chunk({ tool_calls: [{ index: 0, id: "call_gptoss_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] }),
+        chunk({ tool_calls: [{ index: 0, id: "call_gptoss_0", type: "function", function: { name: "get_weather", arguments: "" } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] }),
         chunk({}, "tool_calls"),
       ],
       [usage],

@@ -211,8 +211,8 @@ function isEmptyAfterStrip(chunk: Record<string, unknown>): boolean {
  * only whitespace/fence after), its chunks are held back whole. As soon as the content is clearly text, or the
  * model uses native tool_calls, the held chunks go out unchanged and the rest passes through. When the finishing
  * chunk arrives while holding and the content is a call to a declared tool, the held chunks go out without their
- * content (role, reasoning and other fields are kept), then one tool_calls delta, then the finishing chunk with
- * finish_reason "tool_calls".
+ * content (role, reasoning and other fields are kept), then two tool_calls deltas (id, type and name with empty
+ * arguments, then the arguments), then the finishing chunk with finish_reason "tool_calls".
  */
 export class GptOssStreamFixer {
   readonly #toolNames: ReadonlySet<string>;
@@ -252,7 +252,12 @@ export class GptOssStreamFixer {
     const out = this.#held.filter((c) => !isEmptyAfterStrip(c)).map((c) => withoutContent(c));
     this.#held.length = 0;
     const { choices: _choices, usage: _usage, ...envelope } = chunk;
-    out.push({ ...envelope, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...toolCall(call) }] }, logprobs: null, finish_reason: null }] });
+    const callChunk = (fragment: Record<string, unknown>) => ({
+      ...envelope,
+      choices: [{ index: 0, delta: { tool_calls: [fragment] }, logprobs: null, finish_reason: null }],
+    });
+    // As OpenAI streams a call: the first fragment names it with empty arguments (spec/translation.md §10), the next carries them.
+    out.push(callChunk({ index: 0, ...toolCall({ name: call.name, arguments: "" }) }), callChunk({ index: 0, function: { arguments: call.arguments } }));
     out.push(withoutContent(chunk, "tool_calls"));
     return out;
   }

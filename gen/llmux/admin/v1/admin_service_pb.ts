@@ -2,22 +2,2276 @@
 // @generated from file llmux/admin/v1/admin_service.proto (package llmux.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ApiKey, ApiKeyJson, AuditEvent, AuditEventJson, Backend, BackendJson, Provider, ProviderJson, ProviderKind, ProviderKindJson, UsageGroupBy, UsageGroupByJson, UsageRow, UsageRowJson, User, UserJson } from "./resources_pb.js";
+import { file_llmux_admin_v1_resources } from "./resources_pb.js";
+import type { Role, RoleJson } from "../../type/v1/options_pb.js";
+import { file_llmux_type_v1_options } from "../../type/v1/options_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file llmux/admin/v1/admin_service.proto.
  */
 export const file_llmux_admin_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsbG11eC9hZG1pbi92MS9hZG1pbl9zZXJ2aWNlLnByb3RvEg5sbG11eC5hZG1pbi52MTIOCgxBZG1pblNlcnZpY2ViBnByb3RvMw");
+  fileDesc("CiJsbG11eC9hZG1pbi92MS9hZG1pbl9zZXJ2aWNlLnByb3RvEg5sbG11eC5hZG1pbi52MSI4CgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFgoIcGFzc3dvcmQYAiABKAlCBJC1GAEieQoNTG9naW5SZXNwb25zZRITCgV0b2tlbhgBIAEoCUIEkLUYARIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoEdXNlchgDIAEoCzIULmxsbXV4LmFkbWluLnYxLlVzZXIiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IlAKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULmxsbXV4LmFkbWluLnYxLlVzZXISEgoKY3JlZGVudGlhbBgCIAEoCSJvChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRINCgVlbWFpbBgCIAEoCRIWCghwYXNzd29yZBgDIAEoCUIEkLUYARIhCgRyb2xlGAQgASgOMhMubGxtdXgudHlwZS52MS5Sb2xlIjgKEkNyZWF0ZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQubGxtdXguYWRtaW4udjEuVXNlciI5ChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJIlEKEUxpc3RVc2Vyc1Jlc3BvbnNlEiMKBXVzZXJzGAEgAygLMhQubGxtdXguYWRtaW4udjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0VXNlclJlcXVlc3QSCgoCaWQYASABKAkiNQoPR2V0VXNlclJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5sbG11eC5hZG1pbi52MS5Vc2VyIkYKFVVwZGF0ZVVzZXJSb2xlUmVxdWVzdBIKCgJpZBgBIAEoCRIhCgRyb2xlGAIgASgOMhMubGxtdXgudHlwZS52MS5Sb2xlIjwKFlVwZGF0ZVVzZXJSb2xlUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULmxsbXV4LmFkbWluLnYxLlVzZXIiMgoSRGlzYWJsZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJEhAKCGRpc2FibGVkGAIgASgIIjkKE0Rpc2FibGVVc2VyUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULmxsbXV4LmFkbWluLnYxLlVzZXIiHwoRRGVsZXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlIl8KFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIKCgJpZBgBIAEoCRIeChBjdXJyZW50X3Bhc3N3b3JkGAIgASgJQgSQtRgBEhoKDG5ld19wYXNzd29yZBgDIAEoCUIEkLUYASIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIs4BChNDcmVhdGVBcGlLZXlSZXF1ZXN0EgwKBG5hbWUYASABKAkSEAoIb3duZXJfaWQYAiABKAkSFgoOYWxsb3dlZF9tb2RlbHMYAyADKAkSGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgEIAEoDRIZChF0b2tlbnNfcGVyX21pbnV0ZRgFIAEoBBIWCg50b2tlbnNfcGVyX2RheRgGIAEoBBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUQoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USIwoDa2V5GAEgASgLMhYubGxtdXguYWRtaW4udjEuQXBpS2V5EhQKBnNlY3JldBgCIAEoCUIEkLUYASJAChJMaXN0QXBpS2V5c1JlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSGAoQaW5jbHVkZV9pbmFjdGl2ZRgCIAEoCCI7ChNMaXN0QXBpS2V5c1Jlc3BvbnNlEiQKBGtleXMYASADKAsyFi5sbG11eC5hZG1pbi52MS5BcGlLZXkiIQoTUmV2b2tlQXBpS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSI7ChRSZXZva2VBcGlLZXlSZXNwb25zZRIjCgNrZXkYASABKAsyFi5sbG11eC5hZG1pbi52MS5BcGlLZXkiFgoUTGlzdFByb3ZpZGVyc1JlcXVlc3QiRAoVTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEisKCXByb3ZpZGVycxgBIAMoCzIYLmxsbXV4LmFkbWluLnYxLlByb3ZpZGVyInoKFUNyZWF0ZVByb3ZpZGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEioKBGtpbmQYAiABKA4yHC5sbG11eC5hZG1pbi52MS5Qcm92aWRlcktpbmQSEAoIYmFzZV91cmwYAyABKAkSFQoHYXBpX2tleRgEIAEoCUIEkLUYASJEChZDcmVhdGVQcm92aWRlclJlc3BvbnNlEioKCHByb3ZpZGVyGAEgASgLMhgubGxtdXguYWRtaW4udjEuUHJvdmlkZXIiZQoVVXBkYXRlUHJvdmlkZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSEAoIYmFzZV91cmwYAiABKAkSFQoHYXBpX2tleRgDIAEoCUIEkLUYARIVCg1jbGVhcl9hcGlfa2V5GAQgASgIIkQKFlVwZGF0ZVByb3ZpZGVyUmVzcG9uc2USKgoIcHJvdmlkZXIYASABKAsyGC5sbG11eC5hZG1pbi52MS5Qcm92aWRlciIlChVEZWxldGVQcm92aWRlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIYChZEZWxldGVQcm92aWRlclJlc3BvbnNlIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiQQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USKQoIYmFja2VuZHMYASADKAsyFy5sbG11eC5hZG1pbi52MS5CYWNrZW5kIkAKFENyZWF0ZUJhY2tlbmRSZXF1ZXN0EigKB2JhY2tlbmQYASABKAsyFy5sbG11eC5hZG1pbi52MS5CYWNrZW5kIkEKFUNyZWF0ZUJhY2tlbmRSZXNwb25zZRIoCgdiYWNrZW5kGAEgASgLMhcubGxtdXguYWRtaW4udjEuQmFja2VuZCJAChRVcGRhdGVCYWNrZW5kUmVxdWVzdBIoCgdiYWNrZW5kGAEgASgLMhcubGxtdXguYWRtaW4udjEuQmFja2VuZCJBChVVcGRhdGVCYWNrZW5kUmVzcG9uc2USKAoHYmFja2VuZBgBIAEoCzIXLmxsbXV4LmFkbWluLnYxLkJhY2tlbmQiJwoWUmVvcmRlckJhY2tlbmRzUmVxdWVzdBINCgVuYW1lcxgBIAMoCSJEChdSZW9yZGVyQmFja2VuZHNSZXNwb25zZRIpCghiYWNrZW5kcxgBIAMoCzIXLmxsbXV4LmFkbWluLnYxLkJhY2tlbmQiJAoURGVsZXRlQmFja2VuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEZWxldGVCYWNrZW5kUmVzcG9uc2Ui0QEKD0dldFVzYWdlUmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIZ3JvdXBfYnkYAyABKA4yHC5sbG11eC5hZG1pbi52MS5Vc2FnZUdyb3VwQnkSDgoGa2V5X2lkGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSDwoHYmFja2VuZBgGIAEoCSI6ChBHZXRVc2FnZVJlc3BvbnNlEiYKBHJvd3MYASADKAsyGC5sbG11eC5hZG1pbi52MS5Vc2FnZVJvdyJOChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEg0KBWFjdG9yGAMgASgJIl4KF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEioKBmV2ZW50cxgBIAMoCzIaLmxsbXV4LmFkbWluLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMtQRCgxBZG1pblNlcnZpY2USSgoFTG9naW4SHC5sbG11eC5hZG1pbi52MS5Mb2dpblJlcXVlc3QaHS5sbG11eC5hZG1pbi52MS5Mb2dpblJlc3BvbnNlIgSItRgBEmgKDkdldEN1cnJlbnRVc2VyEiUubGxtdXguYWRtaW4udjEuR2V0Q3VycmVudFVzZXJSZXF1ZXN0GiYubGxtdXguYWRtaW4udjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZSIHkAIBiLUYAhJZCgpDcmVhdGVVc2VyEiEubGxtdXguYWRtaW4udjEuQ3JlYXRlVXNlclJlcXVlc3QaIi5sbG11eC5hZG1pbi52MS5DcmVhdGVVc2VyUmVzcG9uc2UiBIi1GAMSWQoJTGlzdFVzZXJzEiAubGxtdXguYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBohLmxsbXV4LmFkbWluLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgeQAgGItRgDElMKB0dldFVzZXISHi5sbG11eC5hZG1pbi52MS5HZXRVc2VyUmVxdWVzdBofLmxsbXV4LmFkbWluLnYxLkdldFVzZXJSZXNwb25zZSIHkAIBiLUYAxJlCg5VcGRhdGVVc2VyUm9sZRIlLmxsbXV4LmFkbWluLnYxLlVwZGF0ZVVzZXJSb2xlUmVxdWVzdBomLmxsbXV4LmFkbWluLnYxLlVwZGF0ZVVzZXJSb2xlUmVzcG9uc2UiBIi1GAQSXAoLRGlzYWJsZVVzZXISIi5sbG11eC5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaIy5sbG11eC5hZG1pbi52MS5EaXNhYmxlVXNlclJlc3BvbnNlIgSItRgDElkKCkRlbGV0ZVVzZXISIS5sbG11eC5hZG1pbi52MS5EZWxldGVVc2VyUmVxdWVzdBoiLmxsbXV4LmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZSIEiLUYBBJlCg5DaGFuZ2VQYXNzd29yZBIlLmxsbXV4LmFkbWluLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBomLmxsbXV4LmFkbWluLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiBIi1GAISXwoMQ3JlYXRlQXBpS2V5EiMubGxtdXguYWRtaW4udjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBokLmxsbXV4LmFkbWluLnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlIgSItRgCEl8KC0xpc3RBcGlLZXlzEiIubGxtdXguYWRtaW4udjEuTGlzdEFwaUtleXNSZXF1ZXN0GiMubGxtdXguYWRtaW4udjEuTGlzdEFwaUtleXNSZXNwb25zZSIHkAIBiLUYAhJfCgxSZXZva2VBcGlLZXkSIy5sbG11eC5hZG1pbi52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiQubGxtdXguYWRtaW4udjEuUmV2b2tlQXBpS2V5UmVzcG9uc2UiBIi1GAISZQoNTGlzdFByb3ZpZGVycxIkLmxsbXV4LmFkbWluLnYxLkxpc3RQcm92aWRlcnNSZXF1ZXN0GiUubGxtdXguYWRtaW4udjEuTGlzdFByb3ZpZGVyc1Jlc3BvbnNlIgeQAgGItRgDEmUKDkNyZWF0ZVByb3ZpZGVyEiUubGxtdXguYWRtaW4udjEuQ3JlYXRlUHJvdmlkZXJSZXF1ZXN0GiYubGxtdXguYWRtaW4udjEuQ3JlYXRlUHJvdmlkZXJSZXNwb25zZSIEiLUYAxJlCg5VcGRhdGVQcm92aWRlchIlLmxsbXV4LmFkbWluLnYxLlVwZGF0ZVByb3ZpZGVyUmVxdWVzdBomLmxsbXV4LmFkbWluLnYxLlVwZGF0ZVByb3ZpZGVyUmVzcG9uc2UiBIi1GAMSZQoORGVsZXRlUHJvdmlkZXISJS5sbG11eC5hZG1pbi52MS5EZWxldGVQcm92aWRlclJlcXVlc3QaJi5sbG11eC5hZG1pbi52MS5EZWxldGVQcm92aWRlclJlc3BvbnNlIgSItRgDEmIKDExpc3RCYWNrZW5kcxIjLmxsbXV4LmFkbWluLnYxLkxpc3RCYWNrZW5kc1JlcXVlc3QaJC5sbG11eC5hZG1pbi52MS5MaXN0QmFja2VuZHNSZXNwb25zZSIHkAIBiLUYAxJiCg1DcmVhdGVCYWNrZW5kEiQubGxtdXguYWRtaW4udjEuQ3JlYXRlQmFja2VuZFJlcXVlc3QaJS5sbG11eC5hZG1pbi52MS5DcmVhdGVCYWNrZW5kUmVzcG9uc2UiBIi1GAMSYgoNVXBkYXRlQmFja2VuZBIkLmxsbXV4LmFkbWluLnYxLlVwZGF0ZUJhY2tlbmRSZXF1ZXN0GiUubGxtdXguYWRtaW4udjEuVXBkYXRlQmFja2VuZFJlc3BvbnNlIgSItRgDEmgKD1Jlb3JkZXJCYWNrZW5kcxImLmxsbXV4LmFkbWluLnYxLlJlb3JkZXJCYWNrZW5kc1JlcXVlc3QaJy5sbG11eC5hZG1pbi52MS5SZW9yZGVyQmFja2VuZHNSZXNwb25zZSIEiLUYAxJiCg1EZWxldGVCYWNrZW5kEiQubGxtdXguYWRtaW4udjEuRGVsZXRlQmFja2VuZFJlcXVlc3QaJS5sbG11eC5hZG1pbi52MS5EZWxldGVCYWNrZW5kUmVzcG9uc2UiBIi1GAMSVgoIR2V0VXNhZ2USHy5sbG11eC5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaIC5sbG11eC5hZG1pbi52MS5HZXRVc2FnZVJlc3BvbnNlIgeQAgGItRgCEmsKD0xpc3RBdWRpdEV2ZW50cxImLmxsbXV4LmFkbWluLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJy5sbG11eC5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIHkAIBiLUYA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_llmux_admin_v1_resources, file_llmux_type_v1_options]);
 
 /**
- * AdminService manages users, API keys, providers and backends. Its RPCs arrive with the control-plane work;
- * until then it declares none, so a call answers "unimplemented" instead of pretending to work.
+ * LoginRequest carries credentials.
+ *
+ * @generated from message llmux.admin.v1.LoginRequest
+ */
+export type LoginRequest = Message<"llmux.admin.v1.LoginRequest"> & {
+  /**
+   * The username.
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * The password.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * LoginRequest carries credentials.
+ *
+ * @generated from message llmux.admin.v1.LoginRequest
+ */
+export type LoginRequestJson = {
+  /**
+   * The username.
+   *
+   * @generated from field: string username = 1;
+   */
+  username?: string;
+
+  /**
+   * The password.
+   *
+   * @generated from field: string password = 2;
+   */
+  password?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.LoginRequest.
+ * Use `create(LoginRequestSchema)` to create a new message.
+ */
+export const LoginRequestSchema: GenMessage<LoginRequest, {jsonType: LoginRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 0);
+
+/**
+ * LoginResponse carries the token.
+ *
+ * @generated from message llmux.admin.v1.LoginResponse
+ */
+export type LoginResponse = Message<"llmux.admin.v1.LoginResponse"> & {
+  /**
+   * A JWT for `Authorization: Bearer`.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * When the token expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * The user who logged in.
+   *
+   * @generated from field: llmux.admin.v1.User user = 3;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * LoginResponse carries the token.
+ *
+ * @generated from message llmux.admin.v1.LoginResponse
+ */
+export type LoginResponseJson = {
+  /**
+   * A JWT for `Authorization: Bearer`.
+   *
+   * @generated from field: string token = 1;
+   */
+  token?: string;
+
+  /**
+   * When the token expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: TimestampJson;
+
+  /**
+   * The user who logged in.
+   *
+   * @generated from field: llmux.admin.v1.User user = 3;
+   */
+  user?: UserJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.LoginResponse.
+ * Use `create(LoginResponseSchema)` to create a new message.
+ */
+export const LoginResponseSchema: GenMessage<LoginResponse, {jsonType: LoginResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 1);
+
+/**
+ * GetCurrentUserRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.GetCurrentUserRequest
+ */
+export type GetCurrentUserRequest = Message<"llmux.admin.v1.GetCurrentUserRequest"> & {
+};
+
+/**
+ * GetCurrentUserRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.GetCurrentUserRequest
+ */
+export type GetCurrentUserRequestJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetCurrentUserRequest.
+ * Use `create(GetCurrentUserRequestSchema)` to create a new message.
+ */
+export const GetCurrentUserRequestSchema: GenMessage<GetCurrentUserRequest, {jsonType: GetCurrentUserRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 2);
+
+/**
+ * GetCurrentUserResponse describes the caller.
+ *
+ * @generated from message llmux.admin.v1.GetCurrentUserResponse
+ */
+export type GetCurrentUserResponse = Message<"llmux.admin.v1.GetCurrentUserResponse"> & {
+  /**
+   * The caller, when it is a user (absent for configuration tokens).
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * How the caller authenticated: "jwt", "api_key" or "token".
+   *
+   * @generated from field: string credential = 2;
+   */
+  credential: string;
+};
+
+/**
+ * GetCurrentUserResponse describes the caller.
+ *
+ * @generated from message llmux.admin.v1.GetCurrentUserResponse
+ */
+export type GetCurrentUserResponseJson = {
+  /**
+   * The caller, when it is a user (absent for configuration tokens).
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: UserJson;
+
+  /**
+   * How the caller authenticated: "jwt", "api_key" or "token".
+   *
+   * @generated from field: string credential = 2;
+   */
+  credential?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetCurrentUserResponse.
+ * Use `create(GetCurrentUserResponseSchema)` to create a new message.
+ */
+export const GetCurrentUserResponseSchema: GenMessage<GetCurrentUserResponse, {jsonType: GetCurrentUserResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 3);
+
+/**
+ * CreateUserRequest describes a new user.
+ *
+ * @generated from message llmux.admin.v1.CreateUserRequest
+ */
+export type CreateUserRequest = Message<"llmux.admin.v1.CreateUserRequest"> & {
+  /**
+   * Unique login name (1-64 characters: letters, digits, . _ -).
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * Contact address; may be empty.
+   *
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * At least 12 characters.
+   *
+   * @generated from field: string password = 3;
+   */
+  password: string;
+
+  /**
+   * The role; USER when unspecified.
+   *
+   * @generated from field: llmux.type.v1.Role role = 4;
+   */
+  role: Role;
+};
+
+/**
+ * CreateUserRequest describes a new user.
+ *
+ * @generated from message llmux.admin.v1.CreateUserRequest
+ */
+export type CreateUserRequestJson = {
+  /**
+   * Unique login name (1-64 characters: letters, digits, . _ -).
+   *
+   * @generated from field: string username = 1;
+   */
+  username?: string;
+
+  /**
+   * Contact address; may be empty.
+   *
+   * @generated from field: string email = 2;
+   */
+  email?: string;
+
+  /**
+   * At least 12 characters.
+   *
+   * @generated from field: string password = 3;
+   */
+  password?: string;
+
+  /**
+   * The role; USER when unspecified.
+   *
+   * @generated from field: llmux.type.v1.Role role = 4;
+   */
+  role?: RoleJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateUserRequest.
+ * Use `create(CreateUserRequestSchema)` to create a new message.
+ */
+export const CreateUserRequestSchema: GenMessage<CreateUserRequest, {jsonType: CreateUserRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 4);
+
+/**
+ * CreateUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.CreateUserResponse
+ */
+export type CreateUserResponse = Message<"llmux.admin.v1.CreateUserResponse"> & {
+  /**
+   * The new user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * CreateUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.CreateUserResponse
+ */
+export type CreateUserResponseJson = {
+  /**
+   * The new user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: UserJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateUserResponse.
+ * Use `create(CreateUserResponseSchema)` to create a new message.
+ */
+export const CreateUserResponseSchema: GenMessage<CreateUserResponse, {jsonType: CreateUserResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 5);
+
+/**
+ * ListUsersRequest pages through users.
+ *
+ * @generated from message llmux.admin.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"llmux.admin.v1.ListUsersRequest"> & {
+  /**
+   * Maximum users to return (default 100, at most 1000).
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * ListUsersRequest pages through users.
+ *
+ * @generated from message llmux.admin.v1.ListUsersRequest
+ */
+export type ListUsersRequestJson = {
+  /**
+   * Maximum users to return (default 100, at most 1000).
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize?: number;
+
+  /**
+   * From a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest, {jsonType: ListUsersRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 6);
+
+/**
+ * ListUsersResponse is one page of users.
+ *
+ * @generated from message llmux.admin.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"llmux.admin.v1.ListUsersResponse"> & {
+  /**
+   * Users ordered by username.
+   *
+   * @generated from field: repeated llmux.admin.v1.User users = 1;
+   */
+  users: User[];
+
+  /**
+   * Pass to get the next page; empty at the end.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * ListUsersResponse is one page of users.
+ *
+ * @generated from message llmux.admin.v1.ListUsersResponse
+ */
+export type ListUsersResponseJson = {
+  /**
+   * Users ordered by username.
+   *
+   * @generated from field: repeated llmux.admin.v1.User users = 1;
+   */
+  users?: UserJson[];
+
+  /**
+   * Pass to get the next page; empty at the end.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse, {jsonType: ListUsersResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 7);
+
+/**
+ * GetUserRequest names a user.
+ *
+ * @generated from message llmux.admin.v1.GetUserRequest
+ */
+export type GetUserRequest = Message<"llmux.admin.v1.GetUserRequest"> & {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * GetUserRequest names a user.
+ *
+ * @generated from message llmux.admin.v1.GetUserRequest
+ */
+export type GetUserRequestJson = {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetUserRequest.
+ * Use `create(GetUserRequestSchema)` to create a new message.
+ */
+export const GetUserRequestSchema: GenMessage<GetUserRequest, {jsonType: GetUserRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 8);
+
+/**
+ * GetUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.GetUserResponse
+ */
+export type GetUserResponse = Message<"llmux.admin.v1.GetUserResponse"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * GetUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.GetUserResponse
+ */
+export type GetUserResponseJson = {
+  /**
+   * The user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: UserJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetUserResponse.
+ * Use `create(GetUserResponseSchema)` to create a new message.
+ */
+export const GetUserResponseSchema: GenMessage<GetUserResponse, {jsonType: GetUserResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 9);
+
+/**
+ * UpdateUserRoleRequest changes a role.
+ *
+ * @generated from message llmux.admin.v1.UpdateUserRoleRequest
+ */
+export type UpdateUserRoleRequest = Message<"llmux.admin.v1.UpdateUserRoleRequest"> & {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The new role.
+   *
+   * @generated from field: llmux.type.v1.Role role = 2;
+   */
+  role: Role;
+};
+
+/**
+ * UpdateUserRoleRequest changes a role.
+ *
+ * @generated from message llmux.admin.v1.UpdateUserRoleRequest
+ */
+export type UpdateUserRoleRequestJson = {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * The new role.
+   *
+   * @generated from field: llmux.type.v1.Role role = 2;
+   */
+  role?: RoleJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateUserRoleRequest.
+ * Use `create(UpdateUserRoleRequestSchema)` to create a new message.
+ */
+export const UpdateUserRoleRequestSchema: GenMessage<UpdateUserRoleRequest, {jsonType: UpdateUserRoleRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 10);
+
+/**
+ * UpdateUserRoleResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.UpdateUserRoleResponse
+ */
+export type UpdateUserRoleResponse = Message<"llmux.admin.v1.UpdateUserRoleResponse"> & {
+  /**
+   * The updated user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * UpdateUserRoleResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.UpdateUserRoleResponse
+ */
+export type UpdateUserRoleResponseJson = {
+  /**
+   * The updated user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: UserJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateUserRoleResponse.
+ * Use `create(UpdateUserRoleResponseSchema)` to create a new message.
+ */
+export const UpdateUserRoleResponseSchema: GenMessage<UpdateUserRoleResponse, {jsonType: UpdateUserRoleResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 11);
+
+/**
+ * DisableUserRequest disables or re-enables a user.
+ *
+ * @generated from message llmux.admin.v1.DisableUserRequest
+ */
+export type DisableUserRequest = Message<"llmux.admin.v1.DisableUserRequest"> & {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * True to disable, false to enable again.
+   *
+   * @generated from field: bool disabled = 2;
+   */
+  disabled: boolean;
+};
+
+/**
+ * DisableUserRequest disables or re-enables a user.
+ *
+ * @generated from message llmux.admin.v1.DisableUserRequest
+ */
+export type DisableUserRequestJson = {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * True to disable, false to enable again.
+   *
+   * @generated from field: bool disabled = 2;
+   */
+  disabled?: boolean;
+};
+
+/**
+ * Describes the message llmux.admin.v1.DisableUserRequest.
+ * Use `create(DisableUserRequestSchema)` to create a new message.
+ */
+export const DisableUserRequestSchema: GenMessage<DisableUserRequest, {jsonType: DisableUserRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 12);
+
+/**
+ * DisableUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.DisableUserResponse
+ */
+export type DisableUserResponse = Message<"llmux.admin.v1.DisableUserResponse"> & {
+  /**
+   * The updated user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * DisableUserResponse returns the user.
+ *
+ * @generated from message llmux.admin.v1.DisableUserResponse
+ */
+export type DisableUserResponseJson = {
+  /**
+   * The updated user.
+   *
+   * @generated from field: llmux.admin.v1.User user = 1;
+   */
+  user?: UserJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.DisableUserResponse.
+ * Use `create(DisableUserResponseSchema)` to create a new message.
+ */
+export const DisableUserResponseSchema: GenMessage<DisableUserResponse, {jsonType: DisableUserResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 13);
+
+/**
+ * DeleteUserRequest names a user.
+ *
+ * @generated from message llmux.admin.v1.DeleteUserRequest
+ */
+export type DeleteUserRequest = Message<"llmux.admin.v1.DeleteUserRequest"> & {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * DeleteUserRequest names a user.
+ *
+ * @generated from message llmux.admin.v1.DeleteUserRequest
+ */
+export type DeleteUserRequestJson = {
+  /**
+   * The user's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteUserRequest.
+ * Use `create(DeleteUserRequestSchema)` to create a new message.
+ */
+export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest, {jsonType: DeleteUserRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 14);
+
+/**
+ * DeleteUserResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteUserResponse
+ */
+export type DeleteUserResponse = Message<"llmux.admin.v1.DeleteUserResponse"> & {
+};
+
+/**
+ * DeleteUserResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteUserResponse
+ */
+export type DeleteUserResponseJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteUserResponse.
+ * Use `create(DeleteUserResponseSchema)` to create a new message.
+ */
+export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse, {jsonType: DeleteUserResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 15);
+
+/**
+ * ChangePasswordRequest changes a password.
+ *
+ * @generated from message llmux.admin.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"llmux.admin.v1.ChangePasswordRequest"> & {
+  /**
+   * The user's id; empty for the caller.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The caller's current password (required when changing one's own).
+   *
+   * @generated from field: string current_password = 2;
+   */
+  currentPassword: string;
+
+  /**
+   * At least 12 characters.
+   *
+   * @generated from field: string new_password = 3;
+   */
+  newPassword: string;
+};
+
+/**
+ * ChangePasswordRequest changes a password.
+ *
+ * @generated from message llmux.admin.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequestJson = {
+  /**
+   * The user's id; empty for the caller.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * The caller's current password (required when changing one's own).
+   *
+   * @generated from field: string current_password = 2;
+   */
+  currentPassword?: string;
+
+  /**
+   * At least 12 characters.
+   *
+   * @generated from field: string new_password = 3;
+   */
+  newPassword?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest, {jsonType: ChangePasswordRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 16);
+
+/**
+ * ChangePasswordResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"llmux.admin.v1.ChangePasswordResponse"> & {
+};
+
+/**
+ * ChangePasswordResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponseJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse, {jsonType: ChangePasswordResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 17);
+
+/**
+ * CreateApiKeyRequest describes a key.
+ *
+ * @generated from message llmux.admin.v1.CreateApiKeyRequest
+ */
+export type CreateApiKeyRequest = Message<"llmux.admin.v1.CreateApiKeyRequest"> & {
+  /**
+   * A label.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The owner's id; empty for the caller (only admins may name someone else).
+   *
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+
+  /**
+   * Model globs; empty for every model.
+   *
+   * @generated from field: repeated string allowed_models = 3;
+   */
+  allowedModels: string[];
+
+  /**
+   * Requests per minute; 0 for no limit.
+   *
+   * @generated from field: uint32 requests_per_minute = 4;
+   */
+  requestsPerMinute: number;
+
+  /**
+   * Tokens per minute; 0 for no limit.
+   *
+   * @generated from field: uint64 tokens_per_minute = 5;
+   */
+  tokensPerMinute: bigint;
+
+  /**
+   * Tokens per day; 0 for no limit.
+   *
+   * @generated from field: uint64 tokens_per_day = 6;
+   */
+  tokensPerDay: bigint;
+
+  /**
+   * Expiry; unset for never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * CreateApiKeyRequest describes a key.
+ *
+ * @generated from message llmux.admin.v1.CreateApiKeyRequest
+ */
+export type CreateApiKeyRequestJson = {
+  /**
+   * A label.
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+
+  /**
+   * The owner's id; empty for the caller (only admins may name someone else).
+   *
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId?: string;
+
+  /**
+   * Model globs; empty for every model.
+   *
+   * @generated from field: repeated string allowed_models = 3;
+   */
+  allowedModels?: string[];
+
+  /**
+   * Requests per minute; 0 for no limit.
+   *
+   * @generated from field: uint32 requests_per_minute = 4;
+   */
+  requestsPerMinute?: number;
+
+  /**
+   * Tokens per minute; 0 for no limit.
+   *
+   * @generated from field: uint64 tokens_per_minute = 5;
+   */
+  tokensPerMinute?: string;
+
+  /**
+   * Tokens per day; 0 for no limit.
+   *
+   * @generated from field: uint64 tokens_per_day = 6;
+   */
+  tokensPerDay?: string;
+
+  /**
+   * Expiry; unset for never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: TimestampJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateApiKeyRequest.
+ * Use `create(CreateApiKeyRequestSchema)` to create a new message.
+ */
+export const CreateApiKeyRequestSchema: GenMessage<CreateApiKeyRequest, {jsonType: CreateApiKeyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 18);
+
+/**
+ * CreateApiKeyResponse returns the key and, once, its secret.
+ *
+ * @generated from message llmux.admin.v1.CreateApiKeyResponse
+ */
+export type CreateApiKeyResponse = Message<"llmux.admin.v1.CreateApiKeyResponse"> & {
+  /**
+   * The key.
+   *
+   * @generated from field: llmux.admin.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+
+  /**
+   * The secret ("llmux_…"); shown only here.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * CreateApiKeyResponse returns the key and, once, its secret.
+ *
+ * @generated from message llmux.admin.v1.CreateApiKeyResponse
+ */
+export type CreateApiKeyResponseJson = {
+  /**
+   * The key.
+   *
+   * @generated from field: llmux.admin.v1.ApiKey key = 1;
+   */
+  key?: ApiKeyJson;
+
+  /**
+   * The secret ("llmux_…"); shown only here.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateApiKeyResponse.
+ * Use `create(CreateApiKeyResponseSchema)` to create a new message.
+ */
+export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse, {jsonType: CreateApiKeyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 19);
+
+/**
+ * ListApiKeysRequest filters keys.
+ *
+ * @generated from message llmux.admin.v1.ListApiKeysRequest
+ */
+export type ListApiKeysRequest = Message<"llmux.admin.v1.ListApiKeysRequest"> & {
+  /**
+   * Admins: only this owner's keys; empty for all. Users: ignored (always their own).
+   *
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * Include revoked and expired keys.
+   *
+   * @generated from field: bool include_inactive = 2;
+   */
+  includeInactive: boolean;
+};
+
+/**
+ * ListApiKeysRequest filters keys.
+ *
+ * @generated from message llmux.admin.v1.ListApiKeysRequest
+ */
+export type ListApiKeysRequestJson = {
+  /**
+   * Admins: only this owner's keys; empty for all. Users: ignored (always their own).
+   *
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId?: string;
+
+  /**
+   * Include revoked and expired keys.
+   *
+   * @generated from field: bool include_inactive = 2;
+   */
+  includeInactive?: boolean;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListApiKeysRequest.
+ * Use `create(ListApiKeysRequestSchema)` to create a new message.
+ */
+export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest, {jsonType: ListApiKeysRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 20);
+
+/**
+ * ListApiKeysResponse lists keys.
+ *
+ * @generated from message llmux.admin.v1.ListApiKeysResponse
+ */
+export type ListApiKeysResponse = Message<"llmux.admin.v1.ListApiKeysResponse"> & {
+  /**
+   * Keys, newest first.
+   *
+   * @generated from field: repeated llmux.admin.v1.ApiKey keys = 1;
+   */
+  keys: ApiKey[];
+};
+
+/**
+ * ListApiKeysResponse lists keys.
+ *
+ * @generated from message llmux.admin.v1.ListApiKeysResponse
+ */
+export type ListApiKeysResponseJson = {
+  /**
+   * Keys, newest first.
+   *
+   * @generated from field: repeated llmux.admin.v1.ApiKey keys = 1;
+   */
+  keys?: ApiKeyJson[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListApiKeysResponse.
+ * Use `create(ListApiKeysResponseSchema)` to create a new message.
+ */
+export const ListApiKeysResponseSchema: GenMessage<ListApiKeysResponse, {jsonType: ListApiKeysResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 21);
+
+/**
+ * RevokeApiKeyRequest names a key.
+ *
+ * @generated from message llmux.admin.v1.RevokeApiKeyRequest
+ */
+export type RevokeApiKeyRequest = Message<"llmux.admin.v1.RevokeApiKeyRequest"> & {
+  /**
+   * The key's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * RevokeApiKeyRequest names a key.
+ *
+ * @generated from message llmux.admin.v1.RevokeApiKeyRequest
+ */
+export type RevokeApiKeyRequestJson = {
+  /**
+   * The key's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.RevokeApiKeyRequest.
+ * Use `create(RevokeApiKeyRequestSchema)` to create a new message.
+ */
+export const RevokeApiKeyRequestSchema: GenMessage<RevokeApiKeyRequest, {jsonType: RevokeApiKeyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 22);
+
+/**
+ * RevokeApiKeyResponse returns the key.
+ *
+ * @generated from message llmux.admin.v1.RevokeApiKeyResponse
+ */
+export type RevokeApiKeyResponse = Message<"llmux.admin.v1.RevokeApiKeyResponse"> & {
+  /**
+   * The revoked key.
+   *
+   * @generated from field: llmux.admin.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+};
+
+/**
+ * RevokeApiKeyResponse returns the key.
+ *
+ * @generated from message llmux.admin.v1.RevokeApiKeyResponse
+ */
+export type RevokeApiKeyResponseJson = {
+  /**
+   * The revoked key.
+   *
+   * @generated from field: llmux.admin.v1.ApiKey key = 1;
+   */
+  key?: ApiKeyJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.RevokeApiKeyResponse.
+ * Use `create(RevokeApiKeyResponseSchema)` to create a new message.
+ */
+export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse, {jsonType: RevokeApiKeyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 23);
+
+/**
+ * ListProvidersRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.ListProvidersRequest
+ */
+export type ListProvidersRequest = Message<"llmux.admin.v1.ListProvidersRequest"> & {
+};
+
+/**
+ * ListProvidersRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.ListProvidersRequest
+ */
+export type ListProvidersRequestJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListProvidersRequest.
+ * Use `create(ListProvidersRequestSchema)` to create a new message.
+ */
+export const ListProvidersRequestSchema: GenMessage<ListProvidersRequest, {jsonType: ListProvidersRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 24);
+
+/**
+ * ListProvidersResponse lists providers.
+ *
+ * @generated from message llmux.admin.v1.ListProvidersResponse
+ */
+export type ListProvidersResponse = Message<"llmux.admin.v1.ListProvidersResponse"> & {
+  /**
+   * File providers first, then database providers by name.
+   *
+   * @generated from field: repeated llmux.admin.v1.Provider providers = 1;
+   */
+  providers: Provider[];
+};
+
+/**
+ * ListProvidersResponse lists providers.
+ *
+ * @generated from message llmux.admin.v1.ListProvidersResponse
+ */
+export type ListProvidersResponseJson = {
+  /**
+   * File providers first, then database providers by name.
+   *
+   * @generated from field: repeated llmux.admin.v1.Provider providers = 1;
+   */
+  providers?: ProviderJson[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListProvidersResponse.
+ * Use `create(ListProvidersResponseSchema)` to create a new message.
+ */
+export const ListProvidersResponseSchema: GenMessage<ListProvidersResponse, {jsonType: ListProvidersResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 25);
+
+/**
+ * CreateProviderRequest describes a provider.
+ *
+ * @generated from message llmux.admin.v1.CreateProviderRequest
+ */
+export type CreateProviderRequest = Message<"llmux.admin.v1.CreateProviderRequest"> & {
+  /**
+   * Unique name (letters, digits, . _ -).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The wire protocol.
+   *
+   * @generated from field: llmux.admin.v1.ProviderKind kind = 2;
+   */
+  kind: ProviderKind;
+
+  /**
+   * http(s) base URL without credentials.
+   *
+   * @generated from field: string base_url = 3;
+   */
+  baseUrl: string;
+
+  /**
+   * The provider key; stored encrypted, never returned.
+   *
+   * @generated from field: string api_key = 4;
+   */
+  apiKey: string;
+};
+
+/**
+ * CreateProviderRequest describes a provider.
+ *
+ * @generated from message llmux.admin.v1.CreateProviderRequest
+ */
+export type CreateProviderRequestJson = {
+  /**
+   * Unique name (letters, digits, . _ -).
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+
+  /**
+   * The wire protocol.
+   *
+   * @generated from field: llmux.admin.v1.ProviderKind kind = 2;
+   */
+  kind?: ProviderKindJson;
+
+  /**
+   * http(s) base URL without credentials.
+   *
+   * @generated from field: string base_url = 3;
+   */
+  baseUrl?: string;
+
+  /**
+   * The provider key; stored encrypted, never returned.
+   *
+   * @generated from field: string api_key = 4;
+   */
+  apiKey?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateProviderRequest.
+ * Use `create(CreateProviderRequestSchema)` to create a new message.
+ */
+export const CreateProviderRequestSchema: GenMessage<CreateProviderRequest, {jsonType: CreateProviderRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 26);
+
+/**
+ * CreateProviderResponse returns the provider.
+ *
+ * @generated from message llmux.admin.v1.CreateProviderResponse
+ */
+export type CreateProviderResponse = Message<"llmux.admin.v1.CreateProviderResponse"> & {
+  /**
+   * The new provider.
+   *
+   * @generated from field: llmux.admin.v1.Provider provider = 1;
+   */
+  provider?: Provider | undefined;
+};
+
+/**
+ * CreateProviderResponse returns the provider.
+ *
+ * @generated from message llmux.admin.v1.CreateProviderResponse
+ */
+export type CreateProviderResponseJson = {
+  /**
+   * The new provider.
+   *
+   * @generated from field: llmux.admin.v1.Provider provider = 1;
+   */
+  provider?: ProviderJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateProviderResponse.
+ * Use `create(CreateProviderResponseSchema)` to create a new message.
+ */
+export const CreateProviderResponseSchema: GenMessage<CreateProviderResponse, {jsonType: CreateProviderResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 27);
+
+/**
+ * UpdateProviderRequest changes a provider.
+ *
+ * @generated from message llmux.admin.v1.UpdateProviderRequest
+ */
+export type UpdateProviderRequest = Message<"llmux.admin.v1.UpdateProviderRequest"> & {
+  /**
+   * The provider's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * New base URL; empty to keep.
+   *
+   * @generated from field: string base_url = 2;
+   */
+  baseUrl: string;
+
+  /**
+   * New key; empty to keep.
+   *
+   * @generated from field: string api_key = 3;
+   */
+  apiKey: string;
+
+  /**
+   * True to remove the key.
+   *
+   * @generated from field: bool clear_api_key = 4;
+   */
+  clearApiKey: boolean;
+};
+
+/**
+ * UpdateProviderRequest changes a provider.
+ *
+ * @generated from message llmux.admin.v1.UpdateProviderRequest
+ */
+export type UpdateProviderRequestJson = {
+  /**
+   * The provider's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+
+  /**
+   * New base URL; empty to keep.
+   *
+   * @generated from field: string base_url = 2;
+   */
+  baseUrl?: string;
+
+  /**
+   * New key; empty to keep.
+   *
+   * @generated from field: string api_key = 3;
+   */
+  apiKey?: string;
+
+  /**
+   * True to remove the key.
+   *
+   * @generated from field: bool clear_api_key = 4;
+   */
+  clearApiKey?: boolean;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateProviderRequest.
+ * Use `create(UpdateProviderRequestSchema)` to create a new message.
+ */
+export const UpdateProviderRequestSchema: GenMessage<UpdateProviderRequest, {jsonType: UpdateProviderRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 28);
+
+/**
+ * UpdateProviderResponse returns the provider.
+ *
+ * @generated from message llmux.admin.v1.UpdateProviderResponse
+ */
+export type UpdateProviderResponse = Message<"llmux.admin.v1.UpdateProviderResponse"> & {
+  /**
+   * The updated provider.
+   *
+   * @generated from field: llmux.admin.v1.Provider provider = 1;
+   */
+  provider?: Provider | undefined;
+};
+
+/**
+ * UpdateProviderResponse returns the provider.
+ *
+ * @generated from message llmux.admin.v1.UpdateProviderResponse
+ */
+export type UpdateProviderResponseJson = {
+  /**
+   * The updated provider.
+   *
+   * @generated from field: llmux.admin.v1.Provider provider = 1;
+   */
+  provider?: ProviderJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateProviderResponse.
+ * Use `create(UpdateProviderResponseSchema)` to create a new message.
+ */
+export const UpdateProviderResponseSchema: GenMessage<UpdateProviderResponse, {jsonType: UpdateProviderResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 29);
+
+/**
+ * DeleteProviderRequest names a provider.
+ *
+ * @generated from message llmux.admin.v1.DeleteProviderRequest
+ */
+export type DeleteProviderRequest = Message<"llmux.admin.v1.DeleteProviderRequest"> & {
+  /**
+   * The provider's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * DeleteProviderRequest names a provider.
+ *
+ * @generated from message llmux.admin.v1.DeleteProviderRequest
+ */
+export type DeleteProviderRequestJson = {
+  /**
+   * The provider's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteProviderRequest.
+ * Use `create(DeleteProviderRequestSchema)` to create a new message.
+ */
+export const DeleteProviderRequestSchema: GenMessage<DeleteProviderRequest, {jsonType: DeleteProviderRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 30);
+
+/**
+ * DeleteProviderResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteProviderResponse
+ */
+export type DeleteProviderResponse = Message<"llmux.admin.v1.DeleteProviderResponse"> & {
+};
+
+/**
+ * DeleteProviderResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteProviderResponse
+ */
+export type DeleteProviderResponseJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteProviderResponse.
+ * Use `create(DeleteProviderResponseSchema)` to create a new message.
+ */
+export const DeleteProviderResponseSchema: GenMessage<DeleteProviderResponse, {jsonType: DeleteProviderResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 31);
+
+/**
+ * ListBackendsRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.ListBackendsRequest
+ */
+export type ListBackendsRequest = Message<"llmux.admin.v1.ListBackendsRequest"> & {
+};
+
+/**
+ * ListBackendsRequest is empty.
+ *
+ * @generated from message llmux.admin.v1.ListBackendsRequest
+ */
+export type ListBackendsRequestJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListBackendsRequest.
+ * Use `create(ListBackendsRequestSchema)` to create a new message.
+ */
+export const ListBackendsRequestSchema: GenMessage<ListBackendsRequest, {jsonType: ListBackendsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 32);
+
+/**
+ * ListBackendsResponse lists backends.
+ *
+ * @generated from message llmux.admin.v1.ListBackendsResponse
+ */
+export type ListBackendsResponse = Message<"llmux.admin.v1.ListBackendsResponse"> & {
+  /**
+   * Backends in routing order.
+   *
+   * @generated from field: repeated llmux.admin.v1.Backend backends = 1;
+   */
+  backends: Backend[];
+};
+
+/**
+ * ListBackendsResponse lists backends.
+ *
+ * @generated from message llmux.admin.v1.ListBackendsResponse
+ */
+export type ListBackendsResponseJson = {
+  /**
+   * Backends in routing order.
+   *
+   * @generated from field: repeated llmux.admin.v1.Backend backends = 1;
+   */
+  backends?: BackendJson[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListBackendsResponse.
+ * Use `create(ListBackendsResponseSchema)` to create a new message.
+ */
+export const ListBackendsResponseSchema: GenMessage<ListBackendsResponse, {jsonType: ListBackendsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 33);
+
+/**
+ * CreateBackendRequest describes a backend.
+ *
+ * @generated from message llmux.admin.v1.CreateBackendRequest
+ */
+export type CreateBackendRequest = Message<"llmux.admin.v1.CreateBackendRequest"> & {
+  /**
+   * The backend; `source` is ignored. Appended after the existing database backends.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: Backend | undefined;
+};
+
+/**
+ * CreateBackendRequest describes a backend.
+ *
+ * @generated from message llmux.admin.v1.CreateBackendRequest
+ */
+export type CreateBackendRequestJson = {
+  /**
+   * The backend; `source` is ignored. Appended after the existing database backends.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: BackendJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateBackendRequest.
+ * Use `create(CreateBackendRequestSchema)` to create a new message.
+ */
+export const CreateBackendRequestSchema: GenMessage<CreateBackendRequest, {jsonType: CreateBackendRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 34);
+
+/**
+ * CreateBackendResponse returns the backend.
+ *
+ * @generated from message llmux.admin.v1.CreateBackendResponse
+ */
+export type CreateBackendResponse = Message<"llmux.admin.v1.CreateBackendResponse"> & {
+  /**
+   * The new backend.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: Backend | undefined;
+};
+
+/**
+ * CreateBackendResponse returns the backend.
+ *
+ * @generated from message llmux.admin.v1.CreateBackendResponse
+ */
+export type CreateBackendResponseJson = {
+  /**
+   * The new backend.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: BackendJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.CreateBackendResponse.
+ * Use `create(CreateBackendResponseSchema)` to create a new message.
+ */
+export const CreateBackendResponseSchema: GenMessage<CreateBackendResponse, {jsonType: CreateBackendResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 35);
+
+/**
+ * UpdateBackendRequest replaces a database backend.
+ *
+ * @generated from message llmux.admin.v1.UpdateBackendRequest
+ */
+export type UpdateBackendRequest = Message<"llmux.admin.v1.UpdateBackendRequest"> & {
+  /**
+   * The backend; matched by name.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: Backend | undefined;
+};
+
+/**
+ * UpdateBackendRequest replaces a database backend.
+ *
+ * @generated from message llmux.admin.v1.UpdateBackendRequest
+ */
+export type UpdateBackendRequestJson = {
+  /**
+   * The backend; matched by name.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: BackendJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateBackendRequest.
+ * Use `create(UpdateBackendRequestSchema)` to create a new message.
+ */
+export const UpdateBackendRequestSchema: GenMessage<UpdateBackendRequest, {jsonType: UpdateBackendRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 36);
+
+/**
+ * UpdateBackendResponse returns the backend.
+ *
+ * @generated from message llmux.admin.v1.UpdateBackendResponse
+ */
+export type UpdateBackendResponse = Message<"llmux.admin.v1.UpdateBackendResponse"> & {
+  /**
+   * The updated backend.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: Backend | undefined;
+};
+
+/**
+ * UpdateBackendResponse returns the backend.
+ *
+ * @generated from message llmux.admin.v1.UpdateBackendResponse
+ */
+export type UpdateBackendResponseJson = {
+  /**
+   * The updated backend.
+   *
+   * @generated from field: llmux.admin.v1.Backend backend = 1;
+   */
+  backend?: BackendJson;
+};
+
+/**
+ * Describes the message llmux.admin.v1.UpdateBackendResponse.
+ * Use `create(UpdateBackendResponseSchema)` to create a new message.
+ */
+export const UpdateBackendResponseSchema: GenMessage<UpdateBackendResponse, {jsonType: UpdateBackendResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 37);
+
+/**
+ * ReorderBackendsRequest sets the order of database backends.
+ *
+ * @generated from message llmux.admin.v1.ReorderBackendsRequest
+ */
+export type ReorderBackendsRequest = Message<"llmux.admin.v1.ReorderBackendsRequest"> & {
+  /**
+   * Every database backend's name, in the new order.
+   *
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * ReorderBackendsRequest sets the order of database backends.
+ *
+ * @generated from message llmux.admin.v1.ReorderBackendsRequest
+ */
+export type ReorderBackendsRequestJson = {
+  /**
+   * Every database backend's name, in the new order.
+   *
+   * @generated from field: repeated string names = 1;
+   */
+  names?: string[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.ReorderBackendsRequest.
+ * Use `create(ReorderBackendsRequestSchema)` to create a new message.
+ */
+export const ReorderBackendsRequestSchema: GenMessage<ReorderBackendsRequest, {jsonType: ReorderBackendsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 38);
+
+/**
+ * ReorderBackendsResponse lists backends in the new order.
+ *
+ * @generated from message llmux.admin.v1.ReorderBackendsResponse
+ */
+export type ReorderBackendsResponse = Message<"llmux.admin.v1.ReorderBackendsResponse"> & {
+  /**
+   * Backends in routing order.
+   *
+   * @generated from field: repeated llmux.admin.v1.Backend backends = 1;
+   */
+  backends: Backend[];
+};
+
+/**
+ * ReorderBackendsResponse lists backends in the new order.
+ *
+ * @generated from message llmux.admin.v1.ReorderBackendsResponse
+ */
+export type ReorderBackendsResponseJson = {
+  /**
+   * Backends in routing order.
+   *
+   * @generated from field: repeated llmux.admin.v1.Backend backends = 1;
+   */
+  backends?: BackendJson[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.ReorderBackendsResponse.
+ * Use `create(ReorderBackendsResponseSchema)` to create a new message.
+ */
+export const ReorderBackendsResponseSchema: GenMessage<ReorderBackendsResponse, {jsonType: ReorderBackendsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 39);
+
+/**
+ * DeleteBackendRequest names a backend.
+ *
+ * @generated from message llmux.admin.v1.DeleteBackendRequest
+ */
+export type DeleteBackendRequest = Message<"llmux.admin.v1.DeleteBackendRequest"> & {
+  /**
+   * The backend's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * DeleteBackendRequest names a backend.
+ *
+ * @generated from message llmux.admin.v1.DeleteBackendRequest
+ */
+export type DeleteBackendRequestJson = {
+  /**
+   * The backend's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteBackendRequest.
+ * Use `create(DeleteBackendRequestSchema)` to create a new message.
+ */
+export const DeleteBackendRequestSchema: GenMessage<DeleteBackendRequest, {jsonType: DeleteBackendRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 40);
+
+/**
+ * DeleteBackendResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteBackendResponse
+ */
+export type DeleteBackendResponse = Message<"llmux.admin.v1.DeleteBackendResponse"> & {
+};
+
+/**
+ * DeleteBackendResponse is empty.
+ *
+ * @generated from message llmux.admin.v1.DeleteBackendResponse
+ */
+export type DeleteBackendResponseJson = {
+};
+
+/**
+ * Describes the message llmux.admin.v1.DeleteBackendResponse.
+ * Use `create(DeleteBackendResponseSchema)` to create a new message.
+ */
+export const DeleteBackendResponseSchema: GenMessage<DeleteBackendResponse, {jsonType: DeleteBackendResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 41);
+
+/**
+ * GetUsageRequest chooses a range and grouping.
+ *
+ * @generated from message llmux.admin.v1.GetUsageRequest
+ */
+export type GetUsageRequest = Message<"llmux.admin.v1.GetUsageRequest"> & {
+  /**
+   * Start of the range (inclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * End of the range (exclusive); unset for now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * How to group.
+   *
+   * @generated from field: llmux.admin.v1.UsageGroupBy group_by = 3;
+   */
+  groupBy: UsageGroupBy;
+
+  /**
+   * Only this key's usage (users: must be their own key).
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+
+  /**
+   * Admins: only this user's usage.
+   *
+   * @generated from field: string user_id = 5;
+   */
+  userId: string;
+
+  /**
+   * Only this backend's usage.
+   *
+   * @generated from field: string backend = 6;
+   */
+  backend: string;
+};
+
+/**
+ * GetUsageRequest chooses a range and grouping.
+ *
+ * @generated from message llmux.admin.v1.GetUsageRequest
+ */
+export type GetUsageRequestJson = {
+  /**
+   * Start of the range (inclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: TimestampJson;
+
+  /**
+   * End of the range (exclusive); unset for now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: TimestampJson;
+
+  /**
+   * How to group.
+   *
+   * @generated from field: llmux.admin.v1.UsageGroupBy group_by = 3;
+   */
+  groupBy?: UsageGroupByJson;
+
+  /**
+   * Only this key's usage (users: must be their own key).
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId?: string;
+
+  /**
+   * Admins: only this user's usage.
+   *
+   * @generated from field: string user_id = 5;
+   */
+  userId?: string;
+
+  /**
+   * Only this backend's usage.
+   *
+   * @generated from field: string backend = 6;
+   */
+  backend?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetUsageRequest.
+ * Use `create(GetUsageRequestSchema)` to create a new message.
+ */
+export const GetUsageRequestSchema: GenMessage<GetUsageRequest, {jsonType: GetUsageRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 42);
+
+/**
+ * GetUsageResponse lists the groups.
+ *
+ * @generated from message llmux.admin.v1.GetUsageResponse
+ */
+export type GetUsageResponse = Message<"llmux.admin.v1.GetUsageResponse"> & {
+  /**
+   * One row per group, by key.
+   *
+   * @generated from field: repeated llmux.admin.v1.UsageRow rows = 1;
+   */
+  rows: UsageRow[];
+};
+
+/**
+ * GetUsageResponse lists the groups.
+ *
+ * @generated from message llmux.admin.v1.GetUsageResponse
+ */
+export type GetUsageResponseJson = {
+  /**
+   * One row per group, by key.
+   *
+   * @generated from field: repeated llmux.admin.v1.UsageRow rows = 1;
+   */
+  rows?: UsageRowJson[];
+};
+
+/**
+ * Describes the message llmux.admin.v1.GetUsageResponse.
+ * Use `create(GetUsageResponseSchema)` to create a new message.
+ */
+export const GetUsageResponseSchema: GenMessage<GetUsageResponse, {jsonType: GetUsageResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 43);
+
+/**
+ * ListAuditEventsRequest pages through audit events.
+ *
+ * @generated from message llmux.admin.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"llmux.admin.v1.ListAuditEventsRequest"> & {
+  /**
+   * Maximum events to return (default 100, at most 1000).
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only events of this actor.
+   *
+   * @generated from field: string actor = 3;
+   */
+  actor: string;
+};
+
+/**
+ * ListAuditEventsRequest pages through audit events.
+ *
+ * @generated from message llmux.admin.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequestJson = {
+  /**
+   * Maximum events to return (default 100, at most 1000).
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize?: number;
+
+  /**
+   * From a previous response's next_page_token.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken?: string;
+
+  /**
+   * Only events of this actor.
+   *
+   * @generated from field: string actor = 3;
+   */
+  actor?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest, {jsonType: ListAuditEventsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 44);
+
+/**
+ * ListAuditEventsResponse is one page of events.
+ *
+ * @generated from message llmux.admin.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"llmux.admin.v1.ListAuditEventsResponse"> & {
+  /**
+   * Events, newest first.
+   *
+   * @generated from field: repeated llmux.admin.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+
+  /**
+   * Pass to get the next page; empty at the end.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * ListAuditEventsResponse is one page of events.
+ *
+ * @generated from message llmux.admin.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponseJson = {
+  /**
+   * Events, newest first.
+   *
+   * @generated from field: repeated llmux.admin.v1.AuditEvent events = 1;
+   */
+  events?: AuditEventJson[];
+
+  /**
+   * Pass to get the next page; empty at the end.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken?: string;
+};
+
+/**
+ * Describes the message llmux.admin.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse, {jsonType: ListAuditEventsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_admin_v1_admin_service, 45);
+
+/**
+ * AdminService manages users, API keys, providers and backends, and reads usage and the audit log. Every RPC
+ * declares who may call it (`llmux.type.v1.access`); every change writes an audit event in the same transaction.
+ * A user never sees another user's keys: asking for one answers not_found, not permission_denied.
  *
  * @generated from service llmux.admin.v1.AdminService
  */
 export const AdminService: GenService<{
+  /**
+   * Login exchanges a username and password for a JWT. Repeated failures are throttled.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.Login
+   */
+  login: {
+    methodKind: "unary";
+    input: typeof LoginRequestSchema;
+    output: typeof LoginResponseSchema;
+  },
+  /**
+   * GetCurrentUser returns the caller.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.GetCurrentUser
+   */
+  getCurrentUser: {
+    methodKind: "unary";
+    input: typeof GetCurrentUserRequestSchema;
+    output: typeof GetCurrentUserResponseSchema;
+  },
+  /**
+   * CreateUser creates a user. Only a super admin may create admins and super admins.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.CreateUser
+   */
+  createUser: {
+    methodKind: "unary";
+    input: typeof CreateUserRequestSchema;
+    output: typeof CreateUserResponseSchema;
+  },
+  /**
+   * ListUsers lists users.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * GetUser returns one user.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.GetUser
+   */
+  getUser: {
+    methodKind: "unary";
+    input: typeof GetUserRequestSchema;
+    output: typeof GetUserResponseSchema;
+  },
+  /**
+   * UpdateUserRole changes a user's role; it takes effect on the user's next call.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.UpdateUserRole
+   */
+  updateUserRole: {
+    methodKind: "unary";
+    input: typeof UpdateUserRoleRequestSchema;
+    output: typeof UpdateUserRoleResponseSchema;
+  },
+  /**
+   * DisableUser disables (or re-enables) a user; their tokens and keys stop working on the next call.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.DisableUser
+   */
+  disableUser: {
+    methodKind: "unary";
+    input: typeof DisableUserRequestSchema;
+    output: typeof DisableUserResponseSchema;
+  },
+  /**
+   * DeleteUser deletes a user and revokes their keys.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.DeleteUser
+   */
+  deleteUser: {
+    methodKind: "unary";
+    input: typeof DeleteUserRequestSchema;
+    output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * ChangePassword changes the caller's password (the current one is required), or any user's for an admin.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * CreateApiKey creates a key for the caller (admins may name another owner). The secret is returned once.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.CreateApiKey
+   */
+  createApiKey: {
+    methodKind: "unary";
+    input: typeof CreateApiKeyRequestSchema;
+    output: typeof CreateApiKeyResponseSchema;
+  },
+  /**
+   * ListApiKeys lists the caller's keys (admins: every key, or one owner's).
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ListApiKeys
+   */
+  listApiKeys: {
+    methodKind: "unary";
+    input: typeof ListApiKeysRequestSchema;
+    output: typeof ListApiKeysResponseSchema;
+  },
+  /**
+   * RevokeApiKey revokes a key the caller owns (admins: any key).
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.RevokeApiKey
+   */
+  revokeApiKey: {
+    methodKind: "unary";
+    input: typeof RevokeApiKeyRequestSchema;
+    output: typeof RevokeApiKeyResponseSchema;
+  },
+  /**
+   * ListProviders lists providers from the file and the database.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ListProviders
+   */
+  listProviders: {
+    methodKind: "unary";
+    input: typeof ListProvidersRequestSchema;
+    output: typeof ListProvidersResponseSchema;
+  },
+  /**
+   * CreateProvider adds a provider to the database; effective without restart.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.CreateProvider
+   */
+  createProvider: {
+    methodKind: "unary";
+    input: typeof CreateProviderRequestSchema;
+    output: typeof CreateProviderResponseSchema;
+  },
+  /**
+   * UpdateProvider changes a database provider.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.UpdateProvider
+   */
+  updateProvider: {
+    methodKind: "unary";
+    input: typeof UpdateProviderRequestSchema;
+    output: typeof UpdateProviderResponseSchema;
+  },
+  /**
+   * DeleteProvider deletes a database provider that no backend uses.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.DeleteProvider
+   */
+  deleteProvider: {
+    methodKind: "unary";
+    input: typeof DeleteProviderRequestSchema;
+    output: typeof DeleteProviderResponseSchema;
+  },
+  /**
+   * ListBackends lists backends in routing order (file, then database, then discovered).
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ListBackends
+   */
+  listBackends: {
+    methodKind: "unary";
+    input: typeof ListBackendsRequestSchema;
+    output: typeof ListBackendsResponseSchema;
+  },
+  /**
+   * CreateBackend adds a backend to the database; effective without restart.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.CreateBackend
+   */
+  createBackend: {
+    methodKind: "unary";
+    input: typeof CreateBackendRequestSchema;
+    output: typeof CreateBackendResponseSchema;
+  },
+  /**
+   * UpdateBackend changes a database backend.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.UpdateBackend
+   */
+  updateBackend: {
+    methodKind: "unary";
+    input: typeof UpdateBackendRequestSchema;
+    output: typeof UpdateBackendResponseSchema;
+  },
+  /**
+   * ReorderBackends sets the routing order of the database backends.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ReorderBackends
+   */
+  reorderBackends: {
+    methodKind: "unary";
+    input: typeof ReorderBackendsRequestSchema;
+    output: typeof ReorderBackendsResponseSchema;
+  },
+  /**
+   * DeleteBackend deletes a database backend.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.DeleteBackend
+   */
+  deleteBackend: {
+    methodKind: "unary";
+    input: typeof DeleteBackendRequestSchema;
+    output: typeof DeleteBackendResponseSchema;
+  },
+  /**
+   * GetUsage sums usage over a time range (users: their own keys; admins: everything).
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.GetUsage
+   */
+  getUsage: {
+    methodKind: "unary";
+    input: typeof GetUsageRequestSchema;
+    output: typeof GetUsageResponseSchema;
+  },
+  /**
+   * ListAuditEvents lists audit events, newest first.
+   *
+   * @generated from rpc llmux.admin.v1.AdminService.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_llmux_admin_v1_admin_service, 0);
 

@@ -2,22 +2,468 @@
 // @generated from file llmux/discovery/v1/discovery_service.proto (package llmux.discovery.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_llmux_type_v1_options } from "../../type/v1/options_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file llmux/discovery/v1/discovery_service.proto.
  */
 export const file_llmux_discovery_v1_discovery_service: GenFile = /*@__PURE__*/
-  fileDesc("CipsbG11eC9kaXNjb3ZlcnkvdjEvZGlzY292ZXJ5X3NlcnZpY2UucHJvdG8SEmxsbXV4LmRpc2NvdmVyeS52MTISChBEaXNjb3ZlcnlTZXJ2aWNlYgZwcm90bzM");
+  fileDesc("CipsbG11eC9kaXNjb3ZlcnkvdjEvZGlzY292ZXJ5X3NlcnZpY2UucHJvdG8SEmxsbXV4LmRpc2NvdmVyeS52MSJPCg9EaXNjb3ZlcmVkTW9kZWwSCgoCaWQYASABKAkSDgoGc2VydmVyGAIgASgJEg8KB2JhY2tlbmQYAyABKAkSDwoHY29udGV4dBgEIAEoDSKqAQoQRGlzY292ZXJlZFNlcnZlchILCgN1cmwYASABKAkSEQoJcmVhY2hhYmxlGAIgASgIEjIKDmxhc3RfcG9sbF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgEIAEoCRIzCgZtb2RlbHMYBSADKAsyIy5sbG11eC5kaXNjb3ZlcnkudjEuRGlzY292ZXJlZE1vZGVsIhcKFUxpc3REaXNjb3ZlcmVkUmVxdWVzdCJPChZMaXN0RGlzY292ZXJlZFJlc3BvbnNlEjUKB3NlcnZlcnMYASADKAsyJC5sbG11eC5kaXNjb3ZlcnkudjEuRGlzY292ZXJlZFNlcnZlciIaChhHZXREaXNjb3ZlcnlTdGF0c1JlcXVlc3QiwAEKGUdldERpc2NvdmVyeVN0YXRzUmVzcG9uc2USDwoHc2VydmVycxgBIAEoDRIZChFyZWFjaGFibGVfc2VydmVycxgCIAEoDRIOCgZtb2RlbHMYAyABKA0SNQoRbGFzdF9yZWZyZXNoX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGludGVydmFsX3NlY29uZHMYBSABKA0SFgoOdXNpbmdfZmFsbGJhY2sYBiABKAgiGQoXUmVmcmVzaERpc2NvdmVyeVJlcXVlc3QiUQoYUmVmcmVzaERpc2NvdmVyeVJlc3BvbnNlEjUKB3NlcnZlcnMYASADKAsyJC5sbG11eC5kaXNjb3ZlcnkudjEuRGlzY292ZXJlZFNlcnZlcjL0AgoQRGlzY292ZXJ5U2VydmljZRJwCg5MaXN0RGlzY292ZXJlZBIpLmxsbXV4LmRpc2NvdmVyeS52MS5MaXN0RGlzY292ZXJlZFJlcXVlc3QaKi5sbG11eC5kaXNjb3ZlcnkudjEuTGlzdERpc2NvdmVyZWRSZXNwb25zZSIHkAIBiLUYAhJ5ChFHZXREaXNjb3ZlcnlTdGF0cxIsLmxsbXV4LmRpc2NvdmVyeS52MS5HZXREaXNjb3ZlcnlTdGF0c1JlcXVlc3QaLS5sbG11eC5kaXNjb3ZlcnkudjEuR2V0RGlzY292ZXJ5U3RhdHNSZXNwb25zZSIHkAIBiLUYAhJzChBSZWZyZXNoRGlzY292ZXJ5EisubGxtdXguZGlzY292ZXJ5LnYxLlJlZnJlc2hEaXNjb3ZlcnlSZXF1ZXN0GiwubGxtdXguZGlzY292ZXJ5LnYxLlJlZnJlc2hEaXNjb3ZlcnlSZXNwb25zZSIEiLUYA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_llmux_type_v1_options]);
 
 /**
- * DiscoveryService reports the models found on vLLM and other OpenAI-compatible servers. Its RPCs arrive with
- * the control-plane work; until then it declares none, so a call answers "unimplemented".
+ * DiscoveredModel is one model found on a server.
+ *
+ * @generated from message llmux.discovery.v1.DiscoveredModel
+ */
+export type DiscoveredModel = Message<"llmux.discovery.v1.DiscoveredModel"> & {
+  /**
+   * The model id the server reports.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The server's base URL.
+   *
+   * @generated from field: string server = 2;
+   */
+  server: string;
+
+  /**
+   * The backend name it was registered as.
+   *
+   * @generated from field: string backend = 3;
+   */
+  backend: string;
+
+  /**
+   * Context window from the server (vLLM's max_model_len); 0 when unknown.
+   *
+   * @generated from field: uint32 context = 4;
+   */
+  context: number;
+};
+
+/**
+ * DiscoveredModel is one model found on a server.
+ *
+ * @generated from message llmux.discovery.v1.DiscoveredModel
+ */
+export type DiscoveredModelJson = {
+  /**
+   * The model id the server reports.
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * The server's base URL.
+   *
+   * @generated from field: string server = 2;
+   */
+  server?: string;
+
+  /**
+   * The backend name it was registered as.
+   *
+   * @generated from field: string backend = 3;
+   */
+  backend?: string;
+
+  /**
+   * Context window from the server (vLLM's max_model_len); 0 when unknown.
+   *
+   * @generated from field: uint32 context = 4;
+   */
+  context?: number;
+};
+
+/**
+ * Describes the message llmux.discovery.v1.DiscoveredModel.
+ * Use `create(DiscoveredModelSchema)` to create a new message.
+ */
+export const DiscoveredModelSchema: GenMessage<DiscoveredModel, {jsonType: DiscoveredModelJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 0);
+
+/**
+ * DiscoveredServer is one polled server.
+ *
+ * @generated from message llmux.discovery.v1.DiscoveredServer
+ */
+export type DiscoveredServer = Message<"llmux.discovery.v1.DiscoveredServer"> & {
+  /**
+   * The server's base URL (with /v1).
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * True when the last poll succeeded.
+   *
+   * @generated from field: bool reachable = 2;
+   */
+  reachable: boolean;
+
+  /**
+   * When the server was last polled.
+   *
+   * @generated from field: google.protobuf.Timestamp last_poll_time = 3;
+   */
+  lastPollTime?: Timestamp | undefined;
+
+  /**
+   * Why the last poll failed (never the fetched content); empty on success.
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+
+  /**
+   * The models found.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredModel models = 5;
+   */
+  models: DiscoveredModel[];
+};
+
+/**
+ * DiscoveredServer is one polled server.
+ *
+ * @generated from message llmux.discovery.v1.DiscoveredServer
+ */
+export type DiscoveredServerJson = {
+  /**
+   * The server's base URL (with /v1).
+   *
+   * @generated from field: string url = 1;
+   */
+  url?: string;
+
+  /**
+   * True when the last poll succeeded.
+   *
+   * @generated from field: bool reachable = 2;
+   */
+  reachable?: boolean;
+
+  /**
+   * When the server was last polled.
+   *
+   * @generated from field: google.protobuf.Timestamp last_poll_time = 3;
+   */
+  lastPollTime?: TimestampJson;
+
+  /**
+   * Why the last poll failed (never the fetched content); empty on success.
+   *
+   * @generated from field: string error = 4;
+   */
+  error?: string;
+
+  /**
+   * The models found.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredModel models = 5;
+   */
+  models?: DiscoveredModelJson[];
+};
+
+/**
+ * Describes the message llmux.discovery.v1.DiscoveredServer.
+ * Use `create(DiscoveredServerSchema)` to create a new message.
+ */
+export const DiscoveredServerSchema: GenMessage<DiscoveredServer, {jsonType: DiscoveredServerJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 1);
+
+/**
+ * ListDiscoveredRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.ListDiscoveredRequest
+ */
+export type ListDiscoveredRequest = Message<"llmux.discovery.v1.ListDiscoveredRequest"> & {
+};
+
+/**
+ * ListDiscoveredRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.ListDiscoveredRequest
+ */
+export type ListDiscoveredRequestJson = {
+};
+
+/**
+ * Describes the message llmux.discovery.v1.ListDiscoveredRequest.
+ * Use `create(ListDiscoveredRequestSchema)` to create a new message.
+ */
+export const ListDiscoveredRequestSchema: GenMessage<ListDiscoveredRequest, {jsonType: ListDiscoveredRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 2);
+
+/**
+ * ListDiscoveredResponse lists servers and their models.
+ *
+ * @generated from message llmux.discovery.v1.ListDiscoveredResponse
+ */
+export type ListDiscoveredResponse = Message<"llmux.discovery.v1.ListDiscoveredResponse"> & {
+  /**
+   * One entry per configured server.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredServer servers = 1;
+   */
+  servers: DiscoveredServer[];
+};
+
+/**
+ * ListDiscoveredResponse lists servers and their models.
+ *
+ * @generated from message llmux.discovery.v1.ListDiscoveredResponse
+ */
+export type ListDiscoveredResponseJson = {
+  /**
+   * One entry per configured server.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredServer servers = 1;
+   */
+  servers?: DiscoveredServerJson[];
+};
+
+/**
+ * Describes the message llmux.discovery.v1.ListDiscoveredResponse.
+ * Use `create(ListDiscoveredResponseSchema)` to create a new message.
+ */
+export const ListDiscoveredResponseSchema: GenMessage<ListDiscoveredResponse, {jsonType: ListDiscoveredResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 3);
+
+/**
+ * GetDiscoveryStatsRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.GetDiscoveryStatsRequest
+ */
+export type GetDiscoveryStatsRequest = Message<"llmux.discovery.v1.GetDiscoveryStatsRequest"> & {
+};
+
+/**
+ * GetDiscoveryStatsRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.GetDiscoveryStatsRequest
+ */
+export type GetDiscoveryStatsRequestJson = {
+};
+
+/**
+ * Describes the message llmux.discovery.v1.GetDiscoveryStatsRequest.
+ * Use `create(GetDiscoveryStatsRequestSchema)` to create a new message.
+ */
+export const GetDiscoveryStatsRequestSchema: GenMessage<GetDiscoveryStatsRequest, {jsonType: GetDiscoveryStatsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 4);
+
+/**
+ * GetDiscoveryStatsResponse summarises discovery.
+ *
+ * @generated from message llmux.discovery.v1.GetDiscoveryStatsResponse
+ */
+export type GetDiscoveryStatsResponse = Message<"llmux.discovery.v1.GetDiscoveryStatsResponse"> & {
+  /**
+   * Servers configured.
+   *
+   * @generated from field: uint32 servers = 1;
+   */
+  servers: number;
+
+  /**
+   * Servers that answered the last poll.
+   *
+   * @generated from field: uint32 reachable_servers = 2;
+   */
+  reachableServers: number;
+
+  /**
+   * Models found in total.
+   *
+   * @generated from field: uint32 models = 3;
+   */
+  models: number;
+
+  /**
+   * When the last round finished.
+   *
+   * @generated from field: google.protobuf.Timestamp last_refresh_time = 4;
+   */
+  lastRefreshTime?: Timestamp | undefined;
+
+  /**
+   * Polling period in seconds.
+   *
+   * @generated from field: uint32 interval_seconds = 5;
+   */
+  intervalSeconds: number;
+
+  /**
+   * True when discovery found nothing and the BACKENDS fallback is in use.
+   *
+   * @generated from field: bool using_fallback = 6;
+   */
+  usingFallback: boolean;
+};
+
+/**
+ * GetDiscoveryStatsResponse summarises discovery.
+ *
+ * @generated from message llmux.discovery.v1.GetDiscoveryStatsResponse
+ */
+export type GetDiscoveryStatsResponseJson = {
+  /**
+   * Servers configured.
+   *
+   * @generated from field: uint32 servers = 1;
+   */
+  servers?: number;
+
+  /**
+   * Servers that answered the last poll.
+   *
+   * @generated from field: uint32 reachable_servers = 2;
+   */
+  reachableServers?: number;
+
+  /**
+   * Models found in total.
+   *
+   * @generated from field: uint32 models = 3;
+   */
+  models?: number;
+
+  /**
+   * When the last round finished.
+   *
+   * @generated from field: google.protobuf.Timestamp last_refresh_time = 4;
+   */
+  lastRefreshTime?: TimestampJson;
+
+  /**
+   * Polling period in seconds.
+   *
+   * @generated from field: uint32 interval_seconds = 5;
+   */
+  intervalSeconds?: number;
+
+  /**
+   * True when discovery found nothing and the BACKENDS fallback is in use.
+   *
+   * @generated from field: bool using_fallback = 6;
+   */
+  usingFallback?: boolean;
+};
+
+/**
+ * Describes the message llmux.discovery.v1.GetDiscoveryStatsResponse.
+ * Use `create(GetDiscoveryStatsResponseSchema)` to create a new message.
+ */
+export const GetDiscoveryStatsResponseSchema: GenMessage<GetDiscoveryStatsResponse, {jsonType: GetDiscoveryStatsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 5);
+
+/**
+ * RefreshDiscoveryRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.RefreshDiscoveryRequest
+ */
+export type RefreshDiscoveryRequest = Message<"llmux.discovery.v1.RefreshDiscoveryRequest"> & {
+};
+
+/**
+ * RefreshDiscoveryRequest is empty.
+ *
+ * @generated from message llmux.discovery.v1.RefreshDiscoveryRequest
+ */
+export type RefreshDiscoveryRequestJson = {
+};
+
+/**
+ * Describes the message llmux.discovery.v1.RefreshDiscoveryRequest.
+ * Use `create(RefreshDiscoveryRequestSchema)` to create a new message.
+ */
+export const RefreshDiscoveryRequestSchema: GenMessage<RefreshDiscoveryRequest, {jsonType: RefreshDiscoveryRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 6);
+
+/**
+ * RefreshDiscoveryResponse reports the result of the forced round.
+ *
+ * @generated from message llmux.discovery.v1.RefreshDiscoveryResponse
+ */
+export type RefreshDiscoveryResponse = Message<"llmux.discovery.v1.RefreshDiscoveryResponse"> & {
+  /**
+   * The servers after the refresh.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredServer servers = 1;
+   */
+  servers: DiscoveredServer[];
+};
+
+/**
+ * RefreshDiscoveryResponse reports the result of the forced round.
+ *
+ * @generated from message llmux.discovery.v1.RefreshDiscoveryResponse
+ */
+export type RefreshDiscoveryResponseJson = {
+  /**
+   * The servers after the refresh.
+   *
+   * @generated from field: repeated llmux.discovery.v1.DiscoveredServer servers = 1;
+   */
+  servers?: DiscoveredServerJson[];
+};
+
+/**
+ * Describes the message llmux.discovery.v1.RefreshDiscoveryResponse.
+ * Use `create(RefreshDiscoveryResponseSchema)` to create a new message.
+ */
+export const RefreshDiscoveryResponseSchema: GenMessage<RefreshDiscoveryResponse, {jsonType: RefreshDiscoveryResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_discovery_v1_discovery_service, 7);
+
+/**
+ * DiscoveryService reports the models found on vLLM and other OpenAI-compatible servers (`VLLM_SERVERS` or
+ * `[[discovery]]` in the configuration). Each discovered model becomes a backend.
  *
  * @generated from service llmux.discovery.v1.DiscoveryService
  */
 export const DiscoveryService: GenService<{
+  /**
+   * ListDiscovered lists the models found on each server.
+   *
+   * @generated from rpc llmux.discovery.v1.DiscoveryService.ListDiscovered
+   */
+  listDiscovered: {
+    methodKind: "unary";
+    input: typeof ListDiscoveredRequestSchema;
+    output: typeof ListDiscoveredResponseSchema;
+  },
+  /**
+   * GetDiscoveryStats reports how discovery is doing.
+   *
+   * @generated from rpc llmux.discovery.v1.DiscoveryService.GetDiscoveryStats
+   */
+  getDiscoveryStats: {
+    methodKind: "unary";
+    input: typeof GetDiscoveryStatsRequestSchema;
+    output: typeof GetDiscoveryStatsResponseSchema;
+  },
+  /**
+   * RefreshDiscovery polls every server now.
+   *
+   * @generated from rpc llmux.discovery.v1.DiscoveryService.RefreshDiscovery
+   */
+  refreshDiscovery: {
+    methodKind: "unary";
+    input: typeof RefreshDiscoveryRequestSchema;
+    output: typeof RefreshDiscoveryResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_llmux_discovery_v1_discovery_service, 0);
 

@@ -4,13 +4,14 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_llmux_type_v1_options } from "../../type/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file llmux/route/v1/route_service.proto.
  */
 export const file_llmux_route_v1_route_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsbG11eC9yb3V0ZS92MS9yb3V0ZV9zZXJ2aWNlLnByb3RvEg5sbG11eC5yb3V0ZS52MSKAAQoRUm91dGVSZXF1aXJlbWVudHMSDQoFbW9kZWwYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFtYXhfb3V0cHV0X3Rva2VucxgDIAEoDRISCgpoYXNfaW1hZ2VzGAQgASgIEhYKDndhbnRzX3RoaW5raW5nGAUgASgIImUKCUNhbmRpZGF0ZRIPCgdiYWNrZW5kGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEhUKDXByb3ZpZGVyX2tpbmQYBCABKAkSDwoHY29udGV4dBgFIAEoDSKFAQoPQmFja2VuZERlY2lzaW9uEg8KB2JhY2tlbmQYASABKAkSDAoEa2VwdBgCIAEoCBIqCgZyZWFzb24YAyABKA4yGi5sbG11eC5yb3V0ZS52MS5Ta2lwUmVhc29uEg4KBmRldGFpbBgEIAEoCRIXCg9hdmFpbGFibGVfYXRfbXMYBSABKAMiTwoUU2VsZWN0QmFja2VuZFJlcXVlc3QSNwoMcmVxdWlyZW1lbnRzGAEgASgLMiEubGxtdXgucm91dGUudjEuUm91dGVSZXF1aXJlbWVudHMibwoVU2VsZWN0QmFja2VuZFJlc3BvbnNlEi0KCmNhbmRpZGF0ZXMYASADKAsyGS5sbG11eC5yb3V0ZS52MS5DYW5kaWRhdGUSJwoEbW9kZRgCIAEoDjIZLmxsbXV4LnJvdXRlLnYxLlJvdXRlTW9kZSJOChNFeHBsYWluUm91dGVSZXF1ZXN0EjcKDHJlcXVpcmVtZW50cxgBIAEoCzIhLmxsbXV4LnJvdXRlLnYxLlJvdXRlUmVxdWlyZW1lbnRzIqIBChRFeHBsYWluUm91dGVSZXNwb25zZRItCgpjYW5kaWRhdGVzGAEgAygLMhkubGxtdXgucm91dGUudjEuQ2FuZGlkYXRlEicKBG1vZGUYAiABKA4yGS5sbG11eC5yb3V0ZS52MS5Sb3V0ZU1vZGUSMgoJZGVjaXNpb25zGAMgAygLMh8ubGxtdXgucm91dGUudjEuQmFja2VuZERlY2lzaW9uKl0KCVJvdXRlTW9kZRIaChZST1VURV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVUk9VVEVfTU9ERV9NT0RFTF9OQU1FEAESGQoVUk9VVEVfTU9ERV9DQVBBQklMSVRZEAIqkQIKClNraXBSZWFzb24SGwoXU0tJUF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9TS0lQX1JFQVNPTl9NT0RFTF9OQU1FX01JU01BVENIEAESIQodU0tJUF9SRUFTT05fQ09OVEVYVF9UT09fU01BTEwQAhIZChVTS0lQX1JFQVNPTl9OT19WSVNJT04QAxIbChdTS0lQX1JFQVNPTl9OT19USElOS0lORxAEEiYKIlNLSVBfUkVBU09OX01PREVMX1BBVFRFUk5fTUlTTUFUQ0gQBRIcChhTS0lQX1JFQVNPTl9DT09MSU5HX0RPV04QBhIgChxTS0lQX1JFQVNPTl9SQVRFX1dJTkRPV19GVUxMEAcy0QEKDFJvdXRlU2VydmljZRJhCg1TZWxlY3RCYWNrZW5kEiQubGxtdXgucm91dGUudjEuU2VsZWN0QmFja2VuZFJlcXVlc3QaJS5sbG11eC5yb3V0ZS52MS5TZWxlY3RCYWNrZW5kUmVzcG9uc2UiA5ACARJeCgxFeHBsYWluUm91dGUSIy5sbG11eC5yb3V0ZS52MS5FeHBsYWluUm91dGVSZXF1ZXN0GiQubGxtdXgucm91dGUudjEuRXhwbGFpblJvdXRlUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("CiJsbG11eC9yb3V0ZS92MS9yb3V0ZV9zZXJ2aWNlLnByb3RvEg5sbG11eC5yb3V0ZS52MSKAAQoRUm91dGVSZXF1aXJlbWVudHMSDQoFbW9kZWwYASABKAkSFQoNcHJvbXB0X3Rva2VucxgCIAEoDRIZChFtYXhfb3V0cHV0X3Rva2VucxgDIAEoDRISCgpoYXNfaW1hZ2VzGAQgASgIEhYKDndhbnRzX3RoaW5raW5nGAUgASgIImUKCUNhbmRpZGF0ZRIPCgdiYWNrZW5kGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEhUKDXByb3ZpZGVyX2tpbmQYBCABKAkSDwoHY29udGV4dBgFIAEoDSKFAQoPQmFja2VuZERlY2lzaW9uEg8KB2JhY2tlbmQYASABKAkSDAoEa2VwdBgCIAEoCBIqCgZyZWFzb24YAyABKA4yGi5sbG11eC5yb3V0ZS52MS5Ta2lwUmVhc29uEg4KBmRldGFpbBgEIAEoCRIXCg9hdmFpbGFibGVfYXRfbXMYBSABKAMiTwoUU2VsZWN0QmFja2VuZFJlcXVlc3QSNwoMcmVxdWlyZW1lbnRzGAEgASgLMiEubGxtdXgucm91dGUudjEuUm91dGVSZXF1aXJlbWVudHMibwoVU2VsZWN0QmFja2VuZFJlc3BvbnNlEi0KCmNhbmRpZGF0ZXMYASADKAsyGS5sbG11eC5yb3V0ZS52MS5DYW5kaWRhdGUSJwoEbW9kZRgCIAEoDjIZLmxsbXV4LnJvdXRlLnYxLlJvdXRlTW9kZSJOChNFeHBsYWluUm91dGVSZXF1ZXN0EjcKDHJlcXVpcmVtZW50cxgBIAEoCzIhLmxsbXV4LnJvdXRlLnYxLlJvdXRlUmVxdWlyZW1lbnRzIqIBChRFeHBsYWluUm91dGVSZXNwb25zZRItCgpjYW5kaWRhdGVzGAEgAygLMhkubGxtdXgucm91dGUudjEuQ2FuZGlkYXRlEicKBG1vZGUYAiABKA4yGS5sbG11eC5yb3V0ZS52MS5Sb3V0ZU1vZGUSMgoJZGVjaXNpb25zGAMgAygLMh8ubGxtdXgucm91dGUudjEuQmFja2VuZERlY2lzaW9uIikKClJhdGVXaW5kb3cSDAoEdXNlZBgBIAEoDRINCgVsaW1pdBgCIAEoDSKlAwoNQmFja2VuZFN0YXR1cxIMCgRuYW1lGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEisKBXN0YXRlGAQgASgOMhwubGxtdXgucm91dGUudjEuQmFja2VuZFN0YXRlEhcKD2F2YWlsYWJsZV9hdF9tcxgFIAEoAxImCgZoZWFsdGgYBiABKA4yFi5sbG11eC5yb3V0ZS52MS5IZWFsdGgSGAoQbGFzdF9jaGVja19hdF9tcxgHIAEoAxIoCgRob3VyGAggASgLMhoubGxtdXgucm91dGUudjEuUmF0ZVdpbmRvdxIuCgpmaXZlX2hvdXJzGAkgASgLMhoubGxtdXgucm91dGUudjEuUmF0ZVdpbmRvdxInCgNkYXkYCiABKAsyGi5sbG11eC5yb3V0ZS52MS5SYXRlV2luZG93EhYKDmxhdGVuY3lfcDUwX21zGAsgASgNEhIKCmVycm9yX3JhdGUYDCABKAESEAoIYXR0ZW1wdHMYDSABKA0SHAoUY29uc2VjdXRpdmVfZmFpbHVyZXMYDiABKA0iGQoXR2V0QmFja2VuZFN0YXR1c1JlcXVlc3QiSwoYR2V0QmFja2VuZFN0YXR1c1Jlc3BvbnNlEi8KCGJhY2tlbmRzGAEgAygLMh0ubGxtdXgucm91dGUudjEuQmFja2VuZFN0YXR1cypdCglSb3V0ZU1vZGUSGgoWUk9VVEVfTU9ERV9VTlNQRUNJRklFRBAAEhkKFVJPVVRFX01PREVfTU9ERUxfTkFNRRABEhkKFVJPVVRFX01PREVfQ0FQQUJJTElUWRACKpECCgpTa2lwUmVhc29uEhsKF1NLSVBfUkVBU09OX1VOU1BFQ0lGSUVEEAASIwofU0tJUF9SRUFTT05fTU9ERUxfTkFNRV9NSVNNQVRDSBABEiEKHVNLSVBfUkVBU09OX0NPTlRFWFRfVE9PX1NNQUxMEAISGQoVU0tJUF9SRUFTT05fTk9fVklTSU9OEAMSGwoXU0tJUF9SRUFTT05fTk9fVEhJTktJTkcQBBImCiJTS0lQX1JFQVNPTl9NT0RFTF9QQVRURVJOX01JU01BVENIEAUSHAoYU0tJUF9SRUFTT05fQ09PTElOR19ET1dOEAYSIAocU0tJUF9SRUFTT05fUkFURV9XSU5ET1dfRlVMTBAHKqcBCgxCYWNrZW5kU3RhdGUSHQoZQkFDS0VORF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0JBQ0tFTkRfU1RBVEVfQVZBSUxBQkxFEAESHgoaQkFDS0VORF9TVEFURV9DT09MSU5HX0RPV04QAhIeChpCQUNLRU5EX1NUQVRFX1JBVEVfTElNSVRFRBADEhsKF0JBQ0tFTkRfU1RBVEVfVU5IRUFMVEhZEAQqXgoGSGVhbHRoEhYKEkhFQUxUSF9VTlNQRUNJRklFRBAAEhIKDkhFQUxUSF9VTktOT1dOEAESEgoOSEVBTFRIX0hFQUxUSFkQAhIUChBIRUFMVEhfVU5IRUFMVEhZEAMyyQIKDFJvdXRlU2VydmljZRJlCg1TZWxlY3RCYWNrZW5kEiQubGxtdXgucm91dGUudjEuU2VsZWN0QmFja2VuZFJlcXVlc3QaJS5sbG11eC5yb3V0ZS52MS5TZWxlY3RCYWNrZW5kUmVzcG9uc2UiB5ACAYi1GAISYgoMRXhwbGFpblJvdXRlEiMubGxtdXgucm91dGUudjEuRXhwbGFpblJvdXRlUmVxdWVzdBokLmxsbXV4LnJvdXRlLnYxLkV4cGxhaW5Sb3V0ZVJlc3BvbnNlIgeQAgGItRgCEm4KEEdldEJhY2tlbmRTdGF0dXMSJy5sbG11eC5yb3V0ZS52MS5HZXRCYWNrZW5kU3RhdHVzUmVxdWVzdBooLmxsbXV4LnJvdXRlLnYxLkdldEJhY2tlbmRTdGF0dXNSZXNwb25zZSIHkAIBiLUYAmIGcHJvdG8z", [file_llmux_type_v1_options]);
 
 /**
  * RouteRequirements is what selection needs to know about a request.
@@ -470,6 +471,332 @@ export const ExplainRouteResponseSchema: GenMessage<ExplainRouteResponse, {jsonT
   messageDesc(file_llmux_route_v1_route_service, 6);
 
 /**
+ * RateWindow is one rolling rate window of a backend.
+ *
+ * @generated from message llmux.route.v1.RateWindow
+ */
+export type RateWindow = Message<"llmux.route.v1.RateWindow"> & {
+  /**
+   * Requests admitted to the backend within the window.
+   *
+   * @generated from field: uint32 used = 1;
+   */
+  used: number;
+
+  /**
+   * The configured maximum for the window; 0 when the backend has none.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * RateWindow is one rolling rate window of a backend.
+ *
+ * @generated from message llmux.route.v1.RateWindow
+ */
+export type RateWindowJson = {
+  /**
+   * Requests admitted to the backend within the window.
+   *
+   * @generated from field: uint32 used = 1;
+   */
+  used?: number;
+
+  /**
+   * The configured maximum for the window; 0 when the backend has none.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit?: number;
+};
+
+/**
+ * Describes the message llmux.route.v1.RateWindow.
+ * Use `create(RateWindowSchema)` to create a new message.
+ */
+export const RateWindowSchema: GenMessage<RateWindow, {jsonType: RateWindowJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_route_v1_route_service, 7);
+
+/**
+ * BackendStatus is the runtime state of one configured backend.
+ *
+ * @generated from message llmux.route.v1.BackendStatus
+ */
+export type BackendStatus = Message<"llmux.route.v1.BackendStatus"> & {
+  /**
+   * The backend's unique name (its "name" key, or "provider:model").
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The provider the backend belongs to.
+   *
+   * @generated from field: string provider = 2;
+   */
+  provider: string;
+
+  /**
+   * The model name sent upstream.
+   *
+   * @generated from field: string model = 3;
+   */
+  model: string;
+
+  /**
+   * Whether selection may use the backend now.
+   *
+   * @generated from field: llmux.route.v1.BackendState state = 4;
+   */
+  state: BackendState;
+
+  /**
+   * When the backend becomes available again, in Unix milliseconds (for unhealthy: the next health check); 0
+   * when it is available.
+   *
+   * @generated from field: int64 available_at_ms = 5;
+   */
+  availableAtMs: bigint;
+
+  /**
+   * The result of the last active health check.
+   *
+   * @generated from field: llmux.route.v1.Health health = 6;
+   */
+  health: Health;
+
+  /**
+   * When the last active health check completed, in Unix milliseconds; 0 when none has.
+   *
+   * @generated from field: int64 last_check_at_ms = 7;
+   */
+  lastCheckAtMs: bigint;
+
+  /**
+   * Requests admitted within the last hour, and the hourly limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow hour = 8;
+   */
+  hour?: RateWindow | undefined;
+
+  /**
+   * Requests admitted within the last 5 hours, and the 5-hour limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow five_hours = 9;
+   */
+  fiveHours?: RateWindow | undefined;
+
+  /**
+   * Requests admitted within the last 24 hours, and the daily limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow day = 10;
+   */
+  day?: RateWindow | undefined;
+
+  /**
+   * Median time to the first byte of the recent attempts, in milliseconds; 0 when there were none.
+   *
+   * @generated from field: uint32 latency_p50_ms = 11;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * Failed fraction of the recent attempts, from 0 to 1; 0 when there were none.
+   *
+   * @generated from field: double error_rate = 12;
+   */
+  errorRate: number;
+
+  /**
+   * Recent attempts that latency_p50_ms and error_rate are computed over (at most the last 100).
+   *
+   * @generated from field: uint32 attempts = 13;
+   */
+  attempts: number;
+
+  /**
+   * Attempts that failed in a row since the last success.
+   *
+   * @generated from field: uint32 consecutive_failures = 14;
+   */
+  consecutiveFailures: number;
+};
+
+/**
+ * BackendStatus is the runtime state of one configured backend.
+ *
+ * @generated from message llmux.route.v1.BackendStatus
+ */
+export type BackendStatusJson = {
+  /**
+   * The backend's unique name (its "name" key, or "provider:model").
+   *
+   * @generated from field: string name = 1;
+   */
+  name?: string;
+
+  /**
+   * The provider the backend belongs to.
+   *
+   * @generated from field: string provider = 2;
+   */
+  provider?: string;
+
+  /**
+   * The model name sent upstream.
+   *
+   * @generated from field: string model = 3;
+   */
+  model?: string;
+
+  /**
+   * Whether selection may use the backend now.
+   *
+   * @generated from field: llmux.route.v1.BackendState state = 4;
+   */
+  state?: BackendStateJson;
+
+  /**
+   * When the backend becomes available again, in Unix milliseconds (for unhealthy: the next health check); 0
+   * when it is available.
+   *
+   * @generated from field: int64 available_at_ms = 5;
+   */
+  availableAtMs?: string;
+
+  /**
+   * The result of the last active health check.
+   *
+   * @generated from field: llmux.route.v1.Health health = 6;
+   */
+  health?: HealthJson;
+
+  /**
+   * When the last active health check completed, in Unix milliseconds; 0 when none has.
+   *
+   * @generated from field: int64 last_check_at_ms = 7;
+   */
+  lastCheckAtMs?: string;
+
+  /**
+   * Requests admitted within the last hour, and the hourly limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow hour = 8;
+   */
+  hour?: RateWindowJson;
+
+  /**
+   * Requests admitted within the last 5 hours, and the 5-hour limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow five_hours = 9;
+   */
+  fiveHours?: RateWindowJson;
+
+  /**
+   * Requests admitted within the last 24 hours, and the daily limit.
+   *
+   * @generated from field: llmux.route.v1.RateWindow day = 10;
+   */
+  day?: RateWindowJson;
+
+  /**
+   * Median time to the first byte of the recent attempts, in milliseconds; 0 when there were none.
+   *
+   * @generated from field: uint32 latency_p50_ms = 11;
+   */
+  latencyP50Ms?: number;
+
+  /**
+   * Failed fraction of the recent attempts, from 0 to 1; 0 when there were none.
+   *
+   * @generated from field: double error_rate = 12;
+   */
+  errorRate?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * Recent attempts that latency_p50_ms and error_rate are computed over (at most the last 100).
+   *
+   * @generated from field: uint32 attempts = 13;
+   */
+  attempts?: number;
+
+  /**
+   * Attempts that failed in a row since the last success.
+   *
+   * @generated from field: uint32 consecutive_failures = 14;
+   */
+  consecutiveFailures?: number;
+};
+
+/**
+ * Describes the message llmux.route.v1.BackendStatus.
+ * Use `create(BackendStatusSchema)` to create a new message.
+ */
+export const BackendStatusSchema: GenMessage<BackendStatus, {jsonType: BackendStatusJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_route_v1_route_service, 8);
+
+/**
+ * GetBackendStatusRequest asks for the state of every configured backend.
+ *
+ * @generated from message llmux.route.v1.GetBackendStatusRequest
+ */
+export type GetBackendStatusRequest = Message<"llmux.route.v1.GetBackendStatusRequest"> & {
+};
+
+/**
+ * GetBackendStatusRequest asks for the state of every configured backend.
+ *
+ * @generated from message llmux.route.v1.GetBackendStatusRequest
+ */
+export type GetBackendStatusRequestJson = {
+};
+
+/**
+ * Describes the message llmux.route.v1.GetBackendStatusRequest.
+ * Use `create(GetBackendStatusRequestSchema)` to create a new message.
+ */
+export const GetBackendStatusRequestSchema: GenMessage<GetBackendStatusRequest, {jsonType: GetBackendStatusRequestJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_route_v1_route_service, 9);
+
+/**
+ * GetBackendStatusResponse lists every configured backend's state.
+ *
+ * @generated from message llmux.route.v1.GetBackendStatusResponse
+ */
+export type GetBackendStatusResponse = Message<"llmux.route.v1.GetBackendStatusResponse"> & {
+  /**
+   * One entry per configured backend, in configuration order.
+   *
+   * @generated from field: repeated llmux.route.v1.BackendStatus backends = 1;
+   */
+  backends: BackendStatus[];
+};
+
+/**
+ * GetBackendStatusResponse lists every configured backend's state.
+ *
+ * @generated from message llmux.route.v1.GetBackendStatusResponse
+ */
+export type GetBackendStatusResponseJson = {
+  /**
+   * One entry per configured backend, in configuration order.
+   *
+   * @generated from field: repeated llmux.route.v1.BackendStatus backends = 1;
+   */
+  backends?: BackendStatusJson[];
+};
+
+/**
+ * Describes the message llmux.route.v1.GetBackendStatusResponse.
+ * Use `create(GetBackendStatusResponseSchema)` to create a new message.
+ */
+export const GetBackendStatusResponseSchema: GenMessage<GetBackendStatusResponse, {jsonType: GetBackendStatusResponseJson}> = /*@__PURE__*/
+  messageDesc(file_llmux_route_v1_route_service, 10);
+
+/**
  * RouteMode says which selection rule produced the candidates.
  *
  * @generated from enum llmux.route.v1.RouteMode
@@ -587,6 +914,109 @@ export const SkipReasonSchema: GenEnum<SkipReason, SkipReasonJson> = /*@__PURE__
   enumDesc(file_llmux_route_v1_route_service, 1);
 
 /**
+ * BackendState says whether selection may use a backend now, and if not, why.
+ *
+ * @generated from enum llmux.route.v1.BackendState
+ */
+export enum BackendState {
+  /**
+   * Never sent; the zero value of the enum.
+   *
+   * @generated from enum value: BACKEND_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The backend may be selected.
+   *
+   * @generated from enum value: BACKEND_STATE_AVAILABLE = 1;
+   */
+  AVAILABLE = 1,
+
+  /**
+   * The backend failed recently and is skipped until its cooldown ends.
+   *
+   * @generated from enum value: BACKEND_STATE_COOLING_DOWN = 2;
+   */
+  COOLING_DOWN = 2,
+
+  /**
+   * One of the backend's rate windows (hour, 5 hours, day) is full.
+   *
+   * @generated from enum value: BACKEND_STATE_RATE_LIMITED = 3;
+   */
+  RATE_LIMITED = 3,
+
+  /**
+   * The backend failed its last active health check and is skipped until a check succeeds.
+   *
+   * @generated from enum value: BACKEND_STATE_UNHEALTHY = 4;
+   */
+  UNHEALTHY = 4,
+}
+
+/**
+ * BackendState says whether selection may use a backend now, and if not, why.
+ *
+ * @generated from enum llmux.route.v1.BackendState
+ */
+export type BackendStateJson = "BACKEND_STATE_UNSPECIFIED" | "BACKEND_STATE_AVAILABLE" | "BACKEND_STATE_COOLING_DOWN" | "BACKEND_STATE_RATE_LIMITED" | "BACKEND_STATE_UNHEALTHY";
+
+/**
+ * Describes the enum llmux.route.v1.BackendState.
+ */
+export const BackendStateSchema: GenEnum<BackendState, BackendStateJson> = /*@__PURE__*/
+  enumDesc(file_llmux_route_v1_route_service, 2);
+
+/**
+ * Health is the result of the last active health check of a backend's provider.
+ *
+ * @generated from enum llmux.route.v1.Health
+ */
+export enum Health {
+  /**
+   * Never sent; the zero value of the enum.
+   *
+   * @generated from enum value: HEALTH_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * No check has completed yet, or active health checks are off (health_check_interval = 0).
+   *
+   * @generated from enum value: HEALTH_UNKNOWN = 1;
+   */
+  UNKNOWN = 1,
+
+  /**
+   * The provider answered its model list with a 2xx status in time.
+   *
+   * @generated from enum value: HEALTH_HEALTHY = 2;
+   */
+  HEALTHY = 2,
+
+  /**
+   * The provider answered with another status, failed to connect, or did not answer in time.
+   *
+   * @generated from enum value: HEALTH_UNHEALTHY = 3;
+   */
+  UNHEALTHY = 3,
+}
+
+/**
+ * Health is the result of the last active health check of a backend's provider.
+ *
+ * @generated from enum llmux.route.v1.Health
+ */
+export type HealthJson = "HEALTH_UNSPECIFIED" | "HEALTH_UNKNOWN" | "HEALTH_HEALTHY" | "HEALTH_UNHEALTHY";
+
+/**
+ * Describes the enum llmux.route.v1.Health.
+ */
+export const HealthSchema: GenEnum<Health, HealthJson> = /*@__PURE__*/
+  enumDesc(file_llmux_route_v1_route_service, 3);
+
+/**
  * RouteService answers which backends would serve a request, and why the others would not. The gateway's own
  * facade calls the same implementation in-process for every request it routes.
  *
@@ -614,6 +1044,17 @@ export const RouteService: GenService<{
     methodKind: "unary";
     input: typeof ExplainRouteRequestSchema;
     output: typeof ExplainRouteResponseSchema;
+  },
+  /**
+   * GetBackendStatus returns the runtime state of every configured backend: whether selection may use it now,
+   * its last active health check, its rate windows, and its recent latency and errors.
+   *
+   * @generated from rpc llmux.route.v1.RouteService.GetBackendStatus
+   */
+  getBackendStatus: {
+    methodKind: "unary";
+    input: typeof GetBackendStatusRequestSchema;
+    output: typeof GetBackendStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmux_route_v1_route_service, 0);
