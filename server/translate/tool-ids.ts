@@ -28,3 +28,12 @@ export function fromAnthropicToolId(id: string): string {
   if (!NEEDS_ESCAPE.test(id) || !id.includes("_x")) return id;
   return id.replace(/_x([0-9a-f]{4})_/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
+
+/**
+ * An id as Anthropic accepts it: unchanged when it already matches the pattern, escaped otherwise. Canonical ids
+ * are kept in this safe form (OpenAI decoders escape upstream ids on the way in), so encoders towards Anthropic
+ * use this rather than escaping again.
+ */
+export function ensureAnthropicToolId(id: string): string {
+  return id.length > 0 && VALID.test(id) ? id : toAnthropicToolId(id);
+}

@@ -118,8 +118,8 @@ const imageBlock: fc.Arbitrary<ImageBlock> = fc
     cacheControl,
   )
   .map(([source, cc]) => withCache<ImageBlock>({ type: "image", source }, cc));
-// Any string is a valid canonical id: toAnthropicToolId escapes it and the way back unescapes it.
-const toolId = fc.string({ unit: "binary", maxLength: 12 });
+// Canonical ids are in the Anthropic-safe form (OpenAI decoders escape upstream ids on the way in).
+const toolId = fc.stringMatching(/^[a-zA-Z0-9_-]{1,24}$/);
 const toolResult: fc.Arbitrary<ContentBlock> = fc
   .tuple(toolId, fc.array(fc.oneof(textBlock, imageBlock), { maxLength: 3 }), fc.boolean(), cacheControl)
   .map(([toolUseId, content, isError, cc]) => withCache<ContentBlock>({ type: "tool_result", toolUseId, content, isError }, cc));

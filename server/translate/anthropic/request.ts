@@ -11,7 +11,7 @@ import type {
   ToolChoice,
   ToolResultBlock,
 } from "../canonical.js";
-import { fromAnthropicToolId, toAnthropicToolId } from "../tool-ids.js";
+import { ensureAnthropicToolId } from "../tool-ids.js";
 import { quote } from "./validate.js";
 import {
   ANTHROPIC_SERVER_TOOL_BLOCK_TYPES,
@@ -132,7 +132,7 @@ function toolResultIn(block: AnthropicToolResultBlock, at: string): ToolResultBl
       else unsupported(`${at}.content.${k}.type`, `${inner.type} blocks are not supported for this backend`);
     }
   }
-  const result: ToolResultBlock = { type: "tool_result", toolUseId: fromAnthropicToolId(block.tool_use_id), content, isError: block.is_error === true };
+  const result: ToolResultBlock = { type: "tool_result", toolUseId: block.tool_use_id, content, isError: block.is_error === true };
   const cc = cacheControlIn(block.cache_control);
   if (cc !== undefined) result.cacheControl = cc;
   return result;
@@ -147,7 +147,7 @@ function blockIn(block: AnthropicContentBlock, at: string, out: ContentBlock[]):
       out.push(imageIn(block, at));
       return;
     case "tool_use": {
-      const use: ContentBlock = { type: "tool_use", id: fromAnthropicToolId(block.id), name: block.name, input: block.input };
+      const use: ContentBlock = { type: "tool_use", id: block.id, name: block.name, input: block.input };
       const cc = cacheControlIn(block.cache_control);
       if (cc !== undefined) use.cacheControl = cc;
       out.push(use);
@@ -227,8 +227,9 @@ function thinkingIn(thinking: AnthropicThinkingConfig): ThinkingConfig {
  * cache_control), mid-conversation `system` messages in place, text/image (base64, url), tool_use, tool_result,
  * signed thinking and redacted_thinking; custom tools; tool_choice (`disable_parallel_tool_use` →
  * `parallelToolCalls:false`); thinking and `output_config.effort`; `output_config.format` / beta `output_format`
- * json_schema; sampling and stop sequences. Tool ids are unescaped with `fromAnthropicToolId`, so an id an
- * OpenAI-compatible upstream issued goes back to it unchanged. Empty text blocks are dropped. What is dropped on
+ * json_schema; sampling and stop sequences. Tool ids are kept as the client sent them (canonical ids are the
+ * Anthropic-safe form; the OpenAI encoder unescapes them), so an id an OpenAI-compatible upstream issued goes back
+ * to it unchanged. Empty text blocks are dropped. What is dropped on
  * purpose is listed in {@link DROPPED_FIELDS}, {@link DROPPED_TOOL_TYPES} and {@link DROPPED_BLOCK_TYPES}.
  *
  * @throws LlmuxError INVALID_REQUEST for content no other backend can take: documents, search results, container
@@ -306,14 +307,14 @@ function blockOut(block: ContentBlock): OutBlock | undefined {
     case "image":
       return imageOut(block);
     case "tool_use":
-      return withCacheControl({ type: "tool_use", id: toAnthropicToolId(block.id), name: block.name, input: block.input }, block.cacheControl);
+      return withCacheControl({ type: "tool_use", id: ensureAnthropicToolId(block.id), name: block.name, input: block.input }, block.cacheControl);
     case "tool_result": {
       const content: OutBlock[] = [];
       for (const inner of block.content) {
         if (inner.type === "image") content.push(imageOut(inner));
         else if (!isBlank(inner.text)) content.push(textOut(inner));
       }
-      const out: OutBlock = { type: "tool_result", tool_use_id: toAnthropicToolId(block.toolUseId) };
+      const out: OutBlock = { type: "tool_result", tool_use_id: ensureAnthropicToolId(block.toolUseId) };
       if (content.length > 0) out["content"] = content;
       if (block.isError) out["is_error"] = true;
       return withCacheControl(out, block.cacheControl);
@@ -399,7 +400,7 @@ function toolOut(tool: CanonicalTool): Record<string, unknown> {
  *
  * - All system text (leading and mid-conversation system messages) becomes `system` text blocks, in order.
  * - Turns alternate user/assistant (see `turnsOut`); no empty or whitespace-only text block anywhere; unsigned
- *   thinking is stripped; tool ids go through `toAnthropicToolId` (OpenAI-compatible ids may contain `.`/`:`).
+ *   thinking is stripped; tool ids go through `ensureAnthropicToolId` (ids from OpenAI clients may contain `.`/`:`).
  * - `max_tokens` is `maxTokens ?? opts.defaultMaxTokens` (Anthropic requires it); with an `enabled` budget it is
  *   raised to budget + that value when it would not exceed the budget.
  * - Thinking: the canonical config is kept; `effort` alone becomes `{type:"adaptive"}` + `output_config.effort`

@@ -1,6 +1,6 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { ZERO_USAGE, type CanonicalResponse, type EncodeContext } from "../canonical.js";
-import { toAnthropicToolId } from "../tool-ids.js";
+import { ensureAnthropicToolId } from "../tool-ids.js";
 import { stopReasonFromAnthropic, usageFromAnthropic, usageToAnthropic } from "./usage.js";
 import type { AnthropicResponseBlock } from "./wire.js";
 
@@ -84,7 +84,7 @@ export function anthropicResponseToCanonical(body: unknown): CanonicalResponse {
  * Canonical response → Anthropic Message for an Anthropic client. Id and model come from `ctx`. Thinking blocks
  * come first; a thinking block without a signature (synthesised from an OpenAI-style `reasoning_content`) gets
  * `signature: ""` so SDK types hold (llmux reads `""` back as unsigned and never sends it to Anthropic); empty
- * text is skipped; tool ids go through `toAnthropicToolId`, since an OpenAI-compatible upstream's ids may
+ * text is skipped; tool ids go through `ensureAnthropicToolId`, since an OpenAI-compatible upstream's ids may
  * contain characters Anthropic clients reject.
  */
 export function canonicalToAnthropicResponse(resp: CanonicalResponse, ctx: EncodeContext): Record<string, unknown> {
@@ -101,7 +101,7 @@ export function canonicalToAnthropicResponse(resp: CanonicalResponse, ctx: Encod
         content.push({ type: "redacted_thinking", data: block.data });
         break;
       case "tool_use":
-        content.push({ type: "tool_use", id: toAnthropicToolId(block.id), name: block.name, input: block.input });
+        content.push({ type: "tool_use", id: ensureAnthropicToolId(block.id), name: block.name, input: block.input });
         break;
     }
   }

@@ -1,7 +1,7 @@
 import { anthropicErrorBody } from "../../errors/dialect-body.js";
 import type { LlmuxError } from "../../errors/llmux-error.js";
 import type { ChatEvent, EncodeContext } from "../canonical.js";
-import { toAnthropicToolId } from "../tool-ids.js";
+import { ensureAnthropicToolId } from "../tool-ids.js";
 import type { AnthropicMessage, AnthropicStreamBlockStart, AnthropicStreamEvent } from "./wire.js";
 
 /** One SSE frame; the `event:` name always equals `data.type`, as the SDK and Claude Code expect. */
@@ -67,7 +67,7 @@ export class AnthropicStreamEncoder {
             block = { type: "redacted_thinking", data: b.data };
             break;
           case "tool_use":
-            block = { type: "tool_use", id: toAnthropicToolId(b.id), name: b.name, input: {} };
+            block = { type: "tool_use", id: ensureAnthropicToolId(b.id), name: b.name, input: {} };
             break;
         }
         return frame({ type: "content_block_start", index: ev.index, content_block: block });
