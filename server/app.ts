@@ -219,6 +219,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // First: every request is followed to its end (log line, usage row), including those refused while draining.
+  const tracker = createRequestTracker({ telemetry, now });
+  fastify.addHook("onRequest", tracker.hook);
   fastify.addHook("onRequest", async (request, reply) => {
     if (draining && !request.url.startsWith("/healthz") && !request.url.startsWith("/readyz")) {
       reply.header("connection", "close");
@@ -233,7 +236,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const auth = createClientTokenAuth(config.tokens);
   if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
   await fastify.register(async (guarded) => {
-    guarded.addHook("onRequest", createRequestTracker({ telemetry, now }));
     guarded.addHook("onRequest", createAuthHook(auth));
     registerOpenAIRoutes(guarded, { gateway, now, tokens });
     registerAnthropicRoutes(guarded, { gateway, now, tokens });
@@ -255,12 +257,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         await healthChecker.stop();
         // Stop accepting; running requests go on until they end or the drain deadline passes.
         const closed = fastify.close();
-        const deadline = setTimeout(
-          () => shutdown.abort(llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; the stream was ended before completion")),
-          server.drainTimeoutMs,
-        );
+        let grace: NodeJS.Timeout | undefined;
+        const deadline = setTimeout(() => {
+          shutdown.abort(llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; the stream was ended before completion"));
+          // The error events get a moment to be written; then connections that are still open (idle sockets that
+          // never sent a request, slow readers) are closed so shutdown cannot hang.
+          grace = setTimeout(() => fastify.server.closeAllConnections(), 250);
+        }, server.drainTimeoutMs);
         await closed;
         clearTimeout(deadline);
+        clearTimeout(grace);
+        // Requests that ended during the drain write their usage rows before the queue is flushed.
+        await tracker.settled();
         clearInterval(pruneTimer);
         // Every usage row and admission reaches the store before it closes.
         await Promise.all([usageQueue.close(), admissionQueue.close()]);

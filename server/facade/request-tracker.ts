@@ -32,35 +32,53 @@ function outcomeOf(status: number, ctx: RequestContext, clientGone: boolean): Re
   if (status < 400) return "ok";
   if (status === 429) return "rate_limited";
   if (status === 504) return "timeout";
-  if (status >= 500) return "upstream_error";
+  // A 5xx without any upstream attempt was the gateway's own refusal (draining, nothing available).
+  if (status >= 500 && ctx.trace.attempts.length > 0) return "upstream_error";
   return "rejected";
 }
 
+/** Paths probed by orchestrators and scrapers: not logged, to keep the log about traffic. */
+const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** Follows requests to their end; `settled()` resolves once every started request has written its record. */
+export interface RequestTracker {
+  hook: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  settled(): Promise<void>;
+}
+
 /**
- * An onRequest hook that follows every request of the guarded routes to its very end — including a client that
- * disconnects mid-stream, which never reaches Fastify's onResponse — and then writes its one log line and, for LLM
- * routes, exactly one telemetry record (usage row and metrics).
+ * An onRequest hook that follows every request to its very end — including a client that disconnects mid-stream,
+ * which never reaches Fastify's onResponse — and then writes its one log line and, for LLM routes, exactly one
+ * telemetry record (usage row and metrics). Shutdown awaits `settled()` before flushing the usage queue, so a
+ * request that ends during the drain still gets its row.
  */
-export function createRequestTracker(deps: { telemetry: Telemetry; now: () => number }) {
-  return async function trackRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function createRequestTracker(deps: { telemetry: Telemetry; now: () => number }): RequestTracker {
+  let pending = 0;
+  let idle: (() => void) | undefined;
+  const settle = () => {
+    pending--;
+    if (pending === 0) idle?.();
+  };
+  async function trackRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const started = deps.now();
     const llm = request.routeOptions.config.llm;
     if (llm) {
       request.llm = { ...llm, model: "", stream: false, trace: { selection: undefined, attempts: [] }, firstByteAt: undefined, now: deps.now };
     }
+    pending++;
     reply.raw.once("close", () => {
       const ctx = request.llm;
       const clientGone = !reply.raw.writableFinished;
       const done = ctx?.trace.streamEnded ?? Promise.resolve();
       void done.then(() => {
-        const status = clientGone && ctx?.trace.streamOutcome === undefined ? 499 : reply.statusCode;
+        const status = clientGone ? 499 : reply.statusCode;
         const latencyMs = deps.now() - started;
         const attempts = ctx?.trace.attempts ?? [];
         const line: Record<string, unknown> = { method: request.method, url: request.url, status, ms: latencyMs };
         if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
         if (attempts.length > 1) line.attempts = attempts;
         if (ctx?.trace.streamOutcome !== undefined && ctx.trace.streamOutcome !== "ok") line.outcome = ctx.trace.streamOutcome;
-        request.log.info(line, "request");
+        if (!QUIET.has(request.url)) request.log.info(line, "request");
         if (!ctx) return;
         const selection = ctx.trace.selection;
         if (selection) {
@@ -95,7 +113,11 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
           error: ctx.trace.streamError ?? attempts.at(-1)?.error,
         };
         deps.telemetry.request(record);
-      });
+      }).finally(settle);
     });
+  }
+  return {
+    hook: trackRequest,
+    settled: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve))),
   };
 }
