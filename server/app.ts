@@ -22,6 +22,7 @@ import { createBackendState, LONGEST_WINDOW_MS } from "./route/backend-state.js"
 import { createDispatcher } from "./route/dispatch.js";
 import { createHealthChecker } from "./route/health-checker.js";
 import { createRetryBudget } from "./route/retry-budget.js";
+import { createSharedWindows } from "./route/shared-windows.js";
 import { fanOut, type Telemetry } from "./route/telemetry.js";
 import { createAuthInterceptor } from "./services/auth-interceptor.js";
 import { createGatewayService } from "./services/gateway/gateway-service.js";
@@ -133,11 +134,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     headersMs: server.timeouts.firstByteMs,
     idleMs: server.timeouts.idleMs,
   });
+  // On PostgreSQL several replicas may share the rate windows, so admission is decided in the database; on SQLite
+  // this process owns them and admissions are persisted behind, off the hot path.
+  const sharedWindows = store.dialect === "postgres" ? createSharedWindows(store) : undefined;
   const state = createBackendState({
     now,
     cooldownMs: server.cooldownMs,
     maxCooldownMs: server.maxCooldownMs,
-    onAdmit: (backend, at) => admissionQueue.push({ backend: backend.name, at }),
+    onAdmit: sharedWindows ? undefined : (backend, at) => admissionQueue.push({ backend: backend.name, at }),
   });
   // Rate windows survive a restart: admissions of the last day come back from the store.
   state.restoreAdmissions(await loadRecentAdmissions(store.db, now() - LONGEST_WINDOW_MS));
@@ -185,6 +189,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     firstByteTimeoutMs: server.timeouts.firstByteMs,
     streamTimeoutMs: server.timeouts.streamMs,
     shutdown: shutdown.signal,
+    sharedWindows,
   });
   const gateway = createGatewayService({
     route,

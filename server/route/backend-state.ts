@@ -46,6 +46,8 @@ export interface BackendState {
   unavailable(backend: BackendConfig): Unavailability | undefined;
   /** Counts one request against the backend's rate windows (call when an attempt starts). */
   admit(backend: BackendConfig): void;
+  /** Another replica filled the backend's windows (shared PostgreSQL): treat them as full until `until`. */
+  blockWindow(backend: BackendConfig, until: number): void;
   /**
    * Records a failed attempt and cools the backend down: the upstream's Retry-After when given, else
    * `cooldownMs × 2^(consecutive failures − 1)` capped at `maxCooldownMs`; an auth failure takes it out for an hour.
@@ -64,6 +66,8 @@ export interface BackendState {
 
 interface Entry {
   cooldownUntil: number;
+  /** Windows known full (from the shared store) until this epoch ms. */
+  windowBlockedUntil: number;
   failures: number;
   /** Admission timestamps, ascending, at most the largest window limit. */
   stamps: number[];
@@ -92,7 +96,7 @@ export function createBackendState(options: BackendStateOptions): BackendState {
   const entryNamed = (name: string): Entry => {
     let e = entries.get(name);
     if (!e) {
-      e = { cooldownUntil: 0, failures: 0, stamps: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
+      e = { cooldownUntil: 0, windowBlockedUntil: 0, failures: 0, stamps: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
       entries.set(name, e);
     }
     return e;
@@ -131,6 +135,7 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       const at = now();
       if (e.cooldownUntil > at) return { kind: "cooldown", until: e.cooldownUntil, detail: "cooling down after a failure" };
       if (e.healthy === false) return { kind: "unhealthy", until: e.nextCheckAt, detail: "failed its last health check" };
+      if (e.windowBlockedUntil > at) return { kind: "rate_window", until: e.windowBlockedUntil, detail: "rate window full (shared with other replicas)" };
       return e.stamps.length > 0 ? windowFull(backend, e.stamps, at) : undefined;
     },
     admit(backend) {
@@ -141,6 +146,10 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       stamps.push(at);
       if (stamps.length > largest) stamps.splice(0, stamps.length - largest);
       options.onAdmit?.(backend, at);
+    },
+    blockWindow(backend, until) {
+      const e = entry(backend);
+      e.windowBlockedUntil = Math.max(e.windowBlockedUntil, until);
     },
     recordFailure(backend, failure) {
       const e = entry(backend);

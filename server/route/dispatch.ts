@@ -8,6 +8,7 @@ import type { Usage } from "../translate/canonical.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import type { BackendState } from "./backend-state.js";
 import type { RetryBudget } from "./retry-budget.js";
+import type { SharedWindows } from "./shared-windows.js";
 import type { RequestOutcome, Telemetry } from "./telemetry.js";
 
 /** Largest non-streaming upstream body accepted (larger answers are a fault, not a response). */
@@ -84,6 +85,8 @@ export interface DispatcherDeps {
   streamTimeoutMs: number;
   /** Aborted when the gateway shuts down and its drain deadline has passed: running streams end with an error. */
   shutdown: AbortSignal;
+  /** Rate windows decided in a shared database (several replicas); undefined when this process owns them. */
+  sharedWindows?: SharedWindows;
 }
 
 export interface Dispatcher {
@@ -103,6 +106,8 @@ function timeoutError(message: string): LlmuxError {
 /** Creates the dispatcher: the one retry loop of llmux. */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { providers, state, now, telemetry } = deps;
+  /** Refusals by a full shared rate window: not the backend's fault, so no cooldown and no failure counted. */
+  const windowRefusals = new WeakSet<LlmuxError>();
 
   function fail(backend: BackendConfig, err: LlmuxError, latencyMs: number): void {
     const { ms, started } = state.recordFailure(backend, { retryAfterMs: err.retryAfterMs, auth: err.reason === Reason.UPSTREAM_AUTH, latencyMs });
@@ -132,6 +137,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     };
     let committed = false;
     try {
+      if (deps.sharedWindows) {
+        const until = await deps.sharedWindows.tryAdmit(backend, now());
+        if (until !== undefined) {
+          state.blockWindow(backend, until);
+          const refusal = llmuxError(Reason.RATE_LIMITED, `every backend for this request has reached its rate limit`, { retryAfterMs: Math.max(1000, until - now()) });
+          windowRefusals.add(refusal);
+          throw refusal;
+        }
+      }
       state.admit(backend);
       const res = await provider.send({ operation: call.operation, body: exchange.upstreamBody(backend), headers: call.headers, signal: controller.signal });
       if (res.status < 200 || res.status >= 300) {
@@ -301,6 +315,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           } catch (err) {
             const error = toLlmuxError(err);
             if (error.reason === Reason.CANCELED || (deps.shutdown.aborted && err === deps.shutdown.reason)) throw error;
+            if (windowRefusals.has(error)) {
+              call.trace.attempts.push({ backend: backend.name, outcome: "failed", error: error.rawMessage });
+              lastError = error;
+              continue;
+            }
             const latencyMs = now() - started;
             if (!isRetryable(error)) {
               call.trace.attempts.push({ backend: backend.name, outcome: "rejected", status: error.upstreamStatus, error: error.rawMessage });
