@@ -70,4 +70,32 @@ config
     process.exitCode = result.ok ? 0 : 2;
   });
 
+const admin = program.command("admin").description("Manage the control plane's accounts from the server side.");
+admin
+  .command("create")
+  .description("Create a super admin in the configured database and print its one-time password (there is no default password).")
+  .option("-c, --config <file>", "TOML configuration file (default: $LLMUX_CONFIG, then ./llmux.toml)")
+  .option("-u, --username <name>", "the new super admin's username", "admin")
+  .option("--json", "print the result as JSON")
+  .action(async (opts: { config?: string; username: string; json?: boolean }) => {
+    const { ConfigError, createAdmin } = await server();
+    try {
+      const created = await createAdmin({ configPath: opts.config, username: opts.username });
+      if (opts.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+      else {
+        process.stdout.write(`created super admin '${created.username}' with password: ${created.password}\n`);
+        process.stdout.write("It is shown only now. Log in with `llmuxctl login` and change it with `llmuxctl users passwd`.\n");
+      }
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`llmux: configuration error\n${err.issues.map((line) => `  ${line}`).join("\n")}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`llmux: could not create the admin: ${message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
 await program.parseAsync(process.argv);

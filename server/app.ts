@@ -1,7 +1,10 @@
 import path from "node:path";
+import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { AdminService } from "../gen/llmux/admin/v1/admin_service_pb.js";
+import { DiscoveryService } from "../gen/llmux/discovery/v1/discovery_service_pb.js";
 import { RouteService } from "../gen/llmux/route/v1/route_service_pb.js";
 import { createClientTokenAuth } from "./auth/client-tokens.js";
 import type { Config } from "./config/types.js";
@@ -17,17 +20,31 @@ import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
 import { randomId } from "./lib/ids.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
-import { createProviders } from "./providers/registry.js";
+import { createCatalog } from "./catalog/catalog.js";
+import { createDiscovery } from "./discovery/discovery.js";
+import { createCatalogAdmin } from "./services/admin/catalog-admin.js";
+import { createDiscoveryService, discoveryHttpRoutes } from "./services/discovery/discovery-service.js";
+import { presentedCredential } from "./auth/client-tokens.js";
 import { createBackendState, LONGEST_WINDOW_MS } from "./route/backend-state.js";
 import { createDispatcher } from "./route/dispatch.js";
 import { createHealthChecker } from "./route/health-checker.js";
 import { createRetryBudget } from "./route/retry-budget.js";
 import { createSharedWindows } from "./route/shared-windows.js";
 import { fanOut, type Telemetry } from "./route/telemetry.js";
-import { createAuthInterceptor } from "./services/auth-interceptor.js";
+import { authorize, createAccessInterceptor } from "./services/access-interceptor.js";
+import { LOGIN_WINDOW_MS, createAdminService } from "./services/admin/admin-service.js";
+import { createAuthenticator } from "./services/admin/authenticator.js";
+import { bootstrapSuperAdmin, type CreatedSuperAdmin } from "./services/admin/bootstrap.js";
+import { createAuthHttpHandlers } from "./services/admin/http-wrappers.js";
+import { loadJwtSecret } from "./services/admin/jwt-secret.js";
+import { clientAddressKey } from "./services/call-context.js";
+import { createKeyLimiter } from "./services/gateway/key-limits.js";
+import { pruneLoginAttempts } from "./store/repos/login-attempt-repo.js";
+import { createJwtCodec } from "./auth/jwt.js";
+import { registerAuthRoutes } from "./facade/auth-routes.js";
 import { createGatewayService } from "./services/gateway/gateway-service.js";
 import { createRouteService } from "./services/route/route-service.js";
-import { createDatabase } from "./store/database.js";
+import { createDatabase, type Store } from "./store/database.js";
 import { insertAdmissions, loadRecentAdmissions, pruneAdmissions } from "./store/repos/rate-admission-repo.js";
 import { insertUsage } from "./store/repos/usage-repo.js";
 import type { NewRateAdmissionRow } from "./store/tables/rate-admission-table.js";
@@ -52,11 +69,17 @@ export interface AppOptions {
   https?: { key: Buffer; cert: Buffer };
   /** Overrides the configured database (tests use ":memory:" or a temp file). */
   database?: string;
+  /** The environment (JWT_SECRET); defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** Called once when the first super admin is created on an empty database, with its one-time password. */
+  onFirstAdmin?: (admin: CreatedSuperAdmin) => void;
 }
 
 /** The assembled gateway: a Fastify instance not yet listening, and everything it owns. */
 export interface App {
   fastify: FastifyInstance;
+  /** The RPC services and interceptors, for the admin port (`startRpcServer` in main.ts). */
+  rpc: { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] };
   /**
    * Graceful shutdown: readiness fails and new requests get 503 at once; running streams may finish until the
    * drain deadline, then end with an error event; usage rows and rate admissions are flushed before the store
@@ -89,6 +112,12 @@ function databaseLocation(config: Config, override: string | undefined): string 
   return config.source.endsWith(".toml") ? path.join(path.dirname(config.source), "llmux.db") : "llmux.db";
 }
 
+/** Opens the configured store (migrated to the latest schema). */
+export function openStore(config: Config, override?: string): Promise<Store> {
+  const location = databaseLocation(config, override);
+  return createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
+}
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
@@ -113,8 +142,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const logger = options.logger ?? createLogger(options.verbose ? "debug" : config.server.logLevel);
   const { server } = config;
 
-  const location = databaseLocation(config, options.database);
-  const store = await createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
+  const store = await openStore(config, options.database);
   const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
   const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, rows)), {
     flushMs: 200,
@@ -129,11 +157,23 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     onError: onStoreError("rate admissions"),
   });
 
-  const providers = createProviders(config.providers, {
-    connectMs: server.timeouts.connectMs,
-    headersMs: server.timeouts.firstByteMs,
-    idleMs: server.timeouts.idleMs,
+  // Providers and backends: the file's first (read-only), then the database's (managed through AdminService,
+  // effective on the next request), then those discovery finds on vLLM / OpenAI-compatible servers.
+  const discovery = createDiscovery({
+    config: config.discovery,
+    now,
+    onPollError: (polled) => logger.warn({ server: polled.url, error: polled.error }, "discovery poll failed"),
   });
+  const catalog = await createCatalog({
+    file: config,
+    db: store.db,
+    timeouts: { connectMs: server.timeouts.connectMs, headersMs: server.timeouts.firstByteMs, idleMs: server.timeouts.idleMs },
+    discovery,
+    now,
+    onWarning: (message) => logger.warn(message),
+  });
+  const providers = catalog.adapters();
+  const backends = () => catalog.backends();
   // On PostgreSQL several replicas may share the rate windows, so admission is decided in the database; on SQLite
   // this process owns them and admissions are persisted behind, off the hot path.
   const sharedWindows = store.dialect === "postgres" ? createSharedWindows(store) : undefined;
@@ -147,13 +187,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   state.restoreAdmissions(await loadRecentAdmissions(store.db, now() - LONGEST_WINDOW_MS));
   const pruneTimer = setInterval(() => {
     pruneAdmissions(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admissions"));
+    pruneLoginAttempts(store.db, now() - LOGIN_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune login attempts"));
   }, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
   // Exact token counts for backends whose models have a public tokenizer (loaded only if some backend needs one).
-  const tokens = await loadTokenCounter(config.backends.map((b) => b.model));
+  const tokens = await loadTokenCounter(catalog.backends().map((b) => b.model));
   const metrics = createMetrics({
-    backends: () => config.backends,
+    backends,
     windowUsage: (backend) => state.windowUsage(backend),
     state: (backend) => {
       const unavailable = state.unavailable(backend);
@@ -161,13 +202,23 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       return unavailable.kind === "cooldown" ? "cooling_down" : unavailable.kind === "rate_window" ? "rate_limited" : "unhealthy";
     },
   });
-  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue), metrics]);
+  const keyLimits = createKeyLimiter(now);
+  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue), metrics, keyLimits]);
+
+  // Identity: client tokens from the file, API keys and users' JWTs, one authenticator for the facade and the RPCs.
+  const clientTokens = createClientTokenAuth(config.tokens);
+  const jwt = createJwtCodec(await loadJwtSecret(store.db, options.env?.JWT_SECRET ?? process.env.JWT_SECRET, now), now);
+  const authenticator = createAuthenticator({ db: store.db, jwt, clientTokens, now, onError: (err) => logger.warn({ err }, "could not record an API key's last use") });
+  const firstAdmin = await bootstrapSuperAdmin(store.db, { now });
+  if (firstAdmin) options.onFirstAdmin?.(firstAdmin);
+  const admin = { ...createAdminService({ db: store.db, jwt, authenticator, now }), ...createCatalogAdmin({ db: store.db, catalog, now }) };
+  const authHttp = createAuthHttpHandlers({ admin, db: store.db, now });
   const shutdown = new AbortController();
   let draining = false;
 
-  const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
+  const route = createRouteService({ backends, providers: () => catalog.providers(), state });
   const healthChecker = createHealthChecker({
-    backends: () => config.backends,
+    backends,
     providers,
     state,
     intervalMs: server.healthCheckIntervalMs,
@@ -195,9 +246,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     route,
     dispatcher,
     state,
-    backends: () => config.backends,
-    providers: () => config.providers,
+    backends,
+    providers: () => catalog.providers(),
     now,
+    keyLimits,
   });
 
   const fastify = Fastify({
@@ -238,24 +290,45 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (server.cors.enabled) fastify.addHook("onRequest", createCorsHook(server.cors.origin));
   registerHealthRoutes(fastify, { route, draining: () => draining });
   registerMetricsRoutes(fastify, { metrics });
-  const auth = createClientTokenAuth(config.tokens);
-  if (auth.open) logger.warn("no client tokens configured: anyone who can reach this address can use the gateway");
+  if (clientTokens.open) logger.warn("no client tokens configured: requests without a credential are served (API keys and logins still work)");
+  registerAuthRoutes(fastify, { authHttp, authenticator });
+  // LLMMux's discovery routes, as thin wrappers over the Discovery service (same access rules as the RPCs).
+  for (const httpRoute of discoveryHttpRoutes(discovery)) {
+    fastify.route({
+      method: httpRoute.method,
+      url: httpRoute.url,
+      handler: async (request) => {
+        await authorize({ authenticator, db: store.db, now }, httpRoute.rpc, presentedCredential(request.headers));
+        return httpRoute.handle();
+      },
+    });
+  }
   await fastify.register(async (guarded) => {
-    guarded.addHook("onRequest", createAuthHook(auth));
+    guarded.addHook("onRequest", createAuthHook(authenticator, clientTokens.open));
     registerOpenAIRoutes(guarded, { gateway, now, tokens });
     registerAnthropicRoutes(guarded, { gateway, now, tokens });
     registerModelRoutes(guarded, { gateway, startedAt: now() });
   });
-  // The RPC routes authenticate in a Connect interceptor, so failures come back in the RPC protocol's own shape.
+  // The RPC routes authenticate and authorize in one interceptor (each RPC declares its access in the proto), so
+  // failures come back in the RPC protocol's own shape.
+  const rpcRoutes = (router: ConnectRouter) => {
+    router.service(RouteService, route.rpc);
+    router.service(AdminService, admin);
+    router.service(DiscoveryService, createDiscoveryService(discovery));
+  };
+  const interceptors = [createAccessInterceptor({ authenticator, db: store.db, now })];
   await fastify.register(fastifyConnectPlugin, {
-    interceptors: [createAuthInterceptor(auth)],
-    routes: (router) => router.service(RouteService, route.rpc),
+    interceptors,
+    contextValues: (request) => createContextValues().set(clientAddressKey, request.ip),
+    routes: rpcRoutes,
   });
 
   healthChecker.start();
+  await discovery.start();
   let closing: Promise<void> | undefined;
   return {
     fastify,
+    rpc: { routes: rpcRoutes, interceptors },
     close() {
       closing ??= (async () => {
         draining = true;
@@ -278,7 +351,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         // Every usage row and admission reaches the store before it closes.
         await Promise.all([usageQueue.close(), admissionQueue.close()]);
         await store.close();
-        await Promise.all([...providers.values()].map((p) => p.close()));
+        await discovery.close();
+        await catalog.close();
       })();
       return closing;
     },

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { buildApp } from "./app.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type ConfigOverrides } from "./config/load.js";
+import { startRpcServer, type RpcServer } from "./rpc-server.js";
 import type { Config } from "./config/types.js";
 
 export { ConfigError };
@@ -28,8 +29,29 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const https = config.server.https.enabled
     ? { key: await readFile(config.server.https.keyFile!), cert: await readFile(config.server.https.certFile!) }
     : undefined;
-  const app = await buildApp(config, { verbose: options.verbose, https });
-  await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  const app = await buildApp(config, {
+    verbose: options.verbose,
+    https,
+    env: options.env,
+    // Printed once, to the terminal rather than the JSON log: there is no default password.
+    onFirstAdmin: (admin) =>
+      process.stderr.write(
+        `llmux: created the first super admin '${admin.username}' with password ${admin.password}\n` +
+          "       It is shown only now: log in with `llmuxctl login` and change it with `llmuxctl users passwd`.\n",
+      ),
+  });
+  let rpc: RpcServer | undefined;
+  try {
+    await app.fastify.listen({ host: config.server.host, port: config.server.port });
+    // The admin port: the same services and interceptors in Connect, gRPC (h2c or TLS) and gRPC-Web.
+    if (config.server.adminPort !== 0) {
+      rpc = await startRpcServer({ ...app.rpc, host: config.server.host, port: config.server.adminPort, tls: https });
+      app.fastify.log.info({ adminUrl: rpc.url }, `llmux admin API listening on ${rpc.url}`);
+    }
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const address = app.fastify.server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
@@ -38,7 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     { url, backends: config.backends.map((b) => b.name), config: config.source },
     `llmux listening on ${url} with ${config.backends.length} backend(s)`,
   );
-  return { url, config, close: () => app.close() };
+  return { url, config, close: async () => void (await Promise.all([rpc?.close(), app.close()])) };
 }
 
 /**
@@ -56,6 +78,20 @@ export async function runUntilSignal(options: StartOptions): Promise<void> {
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+}
+
+/** Creates a super admin in the configured database (`llmux admin create`); returns the one-time password. */
+export async function createAdmin(options: { configPath?: string; username: string; env?: Record<string, string | undefined> }): Promise<{ username: string; password: string }> {
+  const config = await loadConfig({ path: options.configPath, env: options.env ?? process.env });
+  const { openStore } = await import("./app.js");
+  const store = await openStore(config);
+  try {
+    const { createSuperAdmin } = await import("./services/admin/bootstrap.js");
+    const created = await createSuperAdmin(store.db, { username: options.username });
+    return { username: created.username, password: created.password };
+  } finally {
+    await store.close();
+  }
 }
 
 /** The result of `llmux config check`. */

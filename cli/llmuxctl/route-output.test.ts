@@ -48,6 +48,7 @@ describe("formatExplain", () => {
     [SkipReason.MODEL_PATTERN_MISMATCH, "model_match does not match"],
     [SkipReason.COOLING_DOWN, "cooling down"],
     [SkipReason.RATE_WINDOW_FULL, "rate window full"],
+    [SkipReason.UNHEALTHY, "unhealthy"],
     [99 as SkipReason, "reason 99"],
   ])("words skip reason %i as %j", (reason, words) => {
     const res = create(ExplainRouteResponseSchema, { mode: RouteMode.CAPABILITY, decisions: [{ backend: "x", reason }] });

@@ -16,6 +16,7 @@ const SKIP_REASON_WORDS: Readonly<Record<SkipReason, string>> = {
   [SkipReason.MODEL_PATTERN_MISMATCH]: "model_match does not match",
   [SkipReason.COOLING_DOWN]: "cooling down",
   [SkipReason.RATE_WINDOW_FULL]: "rate window full",
+  [SkipReason.UNHEALTHY]: "unhealthy",
 };
 
 const MODE_WORDS: Readonly<Record<RouteMode, string>> = {

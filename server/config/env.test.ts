@@ -62,6 +62,9 @@ describe("server settings: flags > environment > file > defaults", () => {
     ["CORS_ORIGIN over file", { CORS_ORIGIN: "*" }, undefined, { cors: { enabled: true, origin: "*" } }],
     ["empty variables count as unset", { PORT: "", HOST: " ", LOG_LEVEL: "" }, undefined, { port: 9000, host: "0.0.0.0", logLevel: "debug" }],
     ["values are trimmed", { PORT: " 8080 " }, undefined, { port: 8080 }],
+    ["ADMIN_PORT over the default", { ADMIN_PORT: "9443" }, undefined, { adminPort: 9443 }],
+    ["ADMIN_PORT=0 turns the admin listener off", { ADMIN_PORT: "0" }, undefined, { adminPort: 0 }],
+    ["an empty ADMIN_PORT counts as unset", { ADMIN_PORT: "" }, undefined, { adminPort: 8083 }],
   ])("%s", (_, env, overrides, expected) => {
     expect(parse(env, overrides).server).toMatchObject(expected);
   });
@@ -107,6 +110,9 @@ describe("invalid environment values and flags", () => {
     [{ PORT: "65536" }, 'environment: PORT: must be an integer from 1 to 65535, got "65536"'],
     [{ PORT: "80.5" }, 'environment: PORT: must be an integer from 1 to 65535, got "80.5"'],
     [{ PORT: "-1" }, 'environment: PORT: must be an integer from 1 to 65535, got "-1"'],
+    [{ ADMIN_PORT: "off" }, 'environment: ADMIN_PORT: must be an integer from 1 to 65535, or 0 to turn the admin listener off, got "off"'],
+    [{ ADMIN_PORT: "65536" }, 'environment: ADMIN_PORT: must be an integer from 1 to 65535, or 0 to turn the admin listener off, got "65536"'],
+    [{ ADMIN_PORT: "9000" }, "llmux.toml: admin_port: must differ from port (9000); set another port, or 0 to turn the admin listener off"],
     [{ LOG_LEVEL: "verbose" }, 'environment: LOG_LEVEL: unknown log level "verbose"; expected one of trace, debug, info, warn, warning, error, fatal'],
     [{ LOG_LEVEL: "inf" }, 'environment: LOG_LEVEL: unknown log level "inf"; did you mean "info"?'],
     [{ ENABLE_CORS: "yes" }, 'environment: ENABLE_CORS: must be true, false, 1 or 0, got "yes"'],

@@ -1,4 +1,4 @@
-import { badLogLevel, parseLogLevel } from "./validate.js";
+import { badLogLevel, DEFAULT_DISCOVERY_INTERVAL_S, discoveryServer, parseLogLevel } from "./validate.js";
 import type { IssueList, Layer } from "./validate.js";
 
 /** The source name environment problems are reported under. */
@@ -15,6 +15,17 @@ function read(env: Record<string, string | undefined>, name: string): string | u
   return value === "" ? undefined : value;
 }
 
+/**
+ * Decodes `LLMUX_SECRET_KEY`: 64 hex digits, or base64 / base64url of exactly 32 bytes (`openssl rand -base64 32`).
+ * Undefined when it is neither; the caller reports it without the value.
+ */
+function parseSecretKey(text: string): Uint8Array | undefined {
+  if (/^[0-9A-Fa-f]{64}$/.test(text)) return Buffer.from(text, "hex");
+  if (!/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(text)) return undefined;
+  const key = Buffer.from(text, "base64");
+  return key.length === 32 ? key : undefined;
+}
+
 function parsePort(text: string): number | undefined {
   if (!/^\d{1,5}$/.test(text)) return undefined;
   const port = Number(text);
@@ -22,11 +33,13 @@ function parsePort(text: string): number | undefined {
 }
 
 /**
- * Reads the environment overrides (in the style of LLMMux's `.env`): `HOST`, `PORT`, `LOG_LEVEL`,
- * `ENABLE_CORS`, `CORS_ORIGIN`, `API_KEYS` (comma-separated client tokens, named `env-1`, `env-2`…) and
+ * Reads the environment overrides (in the style of LLMMux's `.env`): `HOST`, `PORT`, `ADMIN_PORT`, `LOG_LEVEL`,
+ * `ENABLE_CORS`, `CORS_ORIGIN`, `API_KEYS` (comma-separated client tokens, named `env-1`, `env-2`…),
  * `BACKENDS` (`name:host:port,…`, each an OpenAI-compatible server at `http://host:port/v1` serving the model
- * `name`, added as provider `env-<name>`). Invalid values are reported naming the variable; secrets never
- * appear in messages. `LLMUX_CONFIG` is read by `loadConfig`, not here.
+ * `name`, added as provider `env-<name>`; only a fallback for discovery when discovery servers are configured),
+ * `VLLM_SERVERS` (`host:port,…`, vLLM servers at `http://host:port/v1` whose models are discovered) and
+ * `LLMUX_SECRET_KEY` (the key that encrypts provider keys in the database). Invalid values are reported naming
+ * the variable; secrets never appear in messages. `LLMUX_CONFIG` is read by `loadConfig`, not here.
  */
 export function readEnvironment(env: Record<string, string | undefined>, issues: IssueList): Layer {
   const layer: Layer = { where: WHERE, server: {}, providers: [], backends: [], tokens: [] };
@@ -37,6 +50,12 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
   if (port !== undefined) {
     server.port = parsePort(port);
     if (server.port === undefined) issues.add(WHERE, "PORT", `must be an integer from 1 to 65535, got ${JSON.stringify(port)}`);
+  }
+  const adminPort = read(env, "ADMIN_PORT");
+  if (adminPort !== undefined) {
+    // 0 is valid here (unlike PORT): it turns the admin listener off.
+    server.adminPort = adminPort === "0" ? 0 : parsePort(adminPort);
+    if (server.adminPort === undefined) issues.add(WHERE, "ADMIN_PORT", `must be an integer from 1 to 65535, or 0 to turn the admin listener off, got ${JSON.stringify(adminPort)}`);
   }
   const interval = read(env, "HEALTH_CHECK_INTERVAL");
   if (interval !== undefined) {
@@ -56,6 +75,12 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
   else if (cors === "false" || cors === "0") server.corsEnabled = false;
   else if (cors !== undefined) issues.add(WHERE, "ENABLE_CORS", `must be true, false, 1 or 0, got ${JSON.stringify(cors)}`);
   server.corsOrigin = read(env, "CORS_ORIGIN");
+
+  const secretKey = read(env, "LLMUX_SECRET_KEY");
+  if (secretKey !== undefined) {
+    layer.secretKey = parseSecretKey(secretKey);
+    if (layer.secretKey === undefined) issues.add(WHERE, "LLMUX_SECRET_KEY", "must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)");
+  }
 
   const keys = (read(env, "API_KEYS") ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "");
   keys.forEach((secret, i) => {
@@ -93,6 +118,8 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
     layer.backends.push({
       origin,
       explicitName: undefined,
+      // When VLLM_SERVERS or [[discovery]] is set, BACKENDS is only used while discovery finds nothing.
+      fallback: true,
       settings: {
         provider,
         model: name,
@@ -112,6 +139,22 @@ export function readEnvironment(env: Record<string, string | undefined>, issues:
         gptOssFix: false,
       },
     });
+  });
+
+  const servers = (read(env, "VLLM_SERVERS") ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+  if (servers.length > 0) layer.discovery = [];
+  servers.forEach((entry, i) => {
+    const at = `VLLM_SERVERS[${i}]`;
+    const last = entry.lastIndexOf(":");
+    const [host, portText] = last < 0 ? [entry, ""] : [entry.slice(0, last), entry.slice(last + 1)];
+    const port = parsePort(portText);
+    if (!HOST.test(host) || port === undefined) {
+      issues.add(WHERE, at, `expected HOST:PORT, got ${JSON.stringify(entry)}`);
+      return;
+    }
+    const result = discoveryServer(`http://${host}:${port}/v1`, undefined, DEFAULT_DISCOVERY_INTERVAL_S * 1000);
+    if ("error" in result) issues.add(WHERE, at, result.error);
+    else layer.discovery?.push({ origin: { where: WHERE, keyPath: at }, server: result.server });
   });
   return layer;
 }

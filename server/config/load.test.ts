@@ -73,6 +73,7 @@ describe("the README examples (seed 000)", () => {
     expect(config.server).toEqual({
       host: "0.0.0.0",
       port: 8082,
+      adminPort: 8083,
       requestTimeoutMs: 90_000,
       maxRetries: 2,
       logLevel: "info",
@@ -264,7 +265,7 @@ describe("loadConfig", () => {
   it("asks for a config file or BACKENDS when there is neither", async () => {
     process.chdir(dir);
     expect((await configError(() => loadConfig({ env: { LLMUX_CONFIG: "" } }))).issues).toEqual([
-      "environment: no backends configured; pass --config FILE, set LLMUX_CONFIG, create ./llmux.toml or set BACKENDS=name:host:port",
+      "environment: no backends configured; pass --config FILE, set LLMUX_CONFIG, create ./llmux.toml, set BACKENDS=name:host:port or VLLM_SERVERS=host:port",
     ]);
   });
 

@@ -108,7 +108,7 @@ async function exists(file: string): Promise<boolean> {
  * Loads the configuration the server starts with. The file is `path`, else `env.LLMUX_CONFIG`, else
  * `./llmux.toml` when it exists; a named file that does not exist is an error (a typo must not silently start
  * a different setup). Without any file the configuration comes from the environment alone, which then must
- * define `BACKENDS`. When HTTPS is enabled the key and certificate files must be readable, so the server fails
+ * define `BACKENDS` or `VLLM_SERVERS`. When HTTPS is enabled the key and certificate files must be readable, so the server fails
  * at startup rather than at the first TLS handshake.
  */
 export async function loadConfig(options: {
@@ -128,9 +128,9 @@ export async function loadConfig(options: {
   let config: Config;
   if (file === undefined) {
     config = build("environment", [], options.env, options.overrides ?? {}, new IssueList());
-    if (config.backends.length === 0) {
+    if (config.backends.length === 0 && config.discovery.servers.length === 0) {
       throw new ConfigError([
-        `environment: no backends configured; pass --config FILE, set LLMUX_CONFIG, create ./${DEFAULT_PATH} or set BACKENDS=name:host:port`,
+        `environment: no backends configured; pass --config FILE, set LLMUX_CONFIG, create ./${DEFAULT_PATH}, set BACKENDS=name:host:port or VLLM_SERVERS=host:port`,
       ]);
     }
   } else {

@@ -58,6 +58,28 @@ export interface BackendConfig {
   gptOssFix: boolean;
 }
 
+/** One server whose models are discovered: a `[[discovery]]` entry or a `VLLM_SERVERS` item. */
+export interface DiscoveryServerConfig {
+  /** The provider its models are served through: `vllm-<host>-<port>`, unique among providers. */
+  provider: string;
+  /** OpenAI-compatible base URL (with `/v1`, no trailing slash); `GET {url}/models` lists the models. */
+  url: string;
+  /** Sent as `Authorization: Bearer` when polling and serving; never logged. */
+  apiKey: string | undefined;
+  /** Polling period, in milliseconds. */
+  intervalMs: number;
+}
+
+/** Model discovery: the servers to poll, and what to use while they yield nothing. */
+export interface DiscoveryConfig {
+  servers: DiscoveryServerConfig[];
+  /**
+   * The `BACKENDS` entries when servers are configured: used only while discovery finds no model (LLMMux's
+   * fallback). Without servers, `BACKENDS` entries are ordinary backends and this is empty.
+   */
+  fallback: BackendConfig[];
+}
+
 /** A client token from `[tokens]` or `API_KEYS`. */
 export interface ClientToken {
   name: string;
@@ -68,6 +90,11 @@ export interface ClientToken {
 export interface ServerConfig {
   host: string;
   port: number;
+  /**
+   * Port of the dedicated RPC listener: the Connect protocol over HTTP/1.1 and HTTP/2, gRPC (h2c, or h2 with
+   * TLS when HTTPS is enabled) and gRPC-Web, for every control-plane service. 0 turns it off.
+   */
+  adminPort: number;
   /** Whole-request deadline, in milliseconds (`request_timeout`, seconds in the file). */
   requestTimeoutMs: number;
   /** Further attempts after the first one fails. */
@@ -103,6 +130,12 @@ export interface Config {
   providers: Map<string, ProviderConfig>;
   backends: BackendConfig[];
   tokens: ClientToken[];
+  discovery: DiscoveryConfig;
+  /**
+   * The 32-byte key that encrypts provider keys stored in the database (`LLMUX_SECRET_KEY`); undefined: a key
+   * generated once and kept in the database is used. Never logged.
+   */
+  secretKey: Uint8Array | undefined;
   /** Where the configuration came from (a path, or "environment"), for messages. */
   source: string;
 }

@@ -1,6 +1,16 @@
 import path from "node:path";
 import { closest } from "./closest.js";
-import type { BackendConfig, ClientToken, Config, MockSettings, ProviderConfig, ProviderKind, ServerConfig } from "./types.js";
+import { checkOutboundUrl } from "../lib/url-guard.js";
+import type {
+  BackendConfig,
+  ClientToken,
+  Config,
+  DiscoveryServerConfig,
+  MockSettings,
+  ProviderConfig,
+  ProviderKind,
+  ServerConfig,
+} from "./types.js";
 
 /** A log level after normalisation (`warning` is read as `warn`). */
 export type LogLevel = ServerConfig["logLevel"];
@@ -22,6 +32,8 @@ export class IssueList {
 export interface ServerLayer {
   host?: string;
   port?: number;
+  /** 0 turns the admin RPC listener off. */
+  adminPort?: number;
   requestTimeoutMs?: number;
   maxRetries?: number;
   logLevel?: LogLevel;
@@ -55,6 +67,8 @@ export interface BackendDraft {
   origin: Origin;
   explicitName: string | undefined;
   settings: Omit<BackendConfig, "name">;
+  /** A `BACKENDS` entry: only a fallback for discovery when discovery servers are configured. */
+  fallback?: boolean;
 }
 
 /** Everything one source (file, environment, command line) contributes. Later layers win for server settings. */
@@ -64,6 +78,10 @@ export interface Layer {
   providers: { origin: Origin; provider: ProviderConfig }[];
   backends: BackendDraft[];
   tokens: { origin: Origin; token: ClientToken }[];
+  /** Discovery servers (`[[discovery]]`, `VLLM_SERVERS`); absent means none. */
+  discovery?: { origin: Origin; server: DiscoveryServerConfig }[];
+  /** `LLMUX_SECRET_KEY`, decoded (32 bytes). */
+  secretKey?: Uint8Array;
 }
 
 const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
@@ -93,16 +111,28 @@ export function badLogLevel(text: string): string {
   return notOneOf("log level", text, Object.keys(LOG_LEVELS));
 }
 
+/**
+ * The default port of the dedicated RPC listener (Connect, gRPC and gRPC-Web on one port): the gateway's own
+ * port plus one, so the two are easy to remember and to open together in a firewall.
+ */
+export const DEFAULT_ADMIN_PORT = 8083;
+
 /** Provider names: safe in URLs, logs and the `provider:model` syntax (no colon). */
 const PROVIDER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Request body keys the gateway itself sets; a key edit must not touch them. */
-const GATEWAY_KEYS: readonly string[] = ["model", "messages", "stream"];
+/** True for a valid provider name (1-64 letters, digits, `_`, `.` or `-`); the API applies the file's rule. */
+export function isProviderName(name: string): boolean {
+  return PROVIDER_NAME.test(name);
+}
+
+/** Request body keys the gateway itself sets; a key edit must not touch them (the API applies the same rule). */
+export const GATEWAY_KEYS: readonly string[] = ["model", "messages", "stream"];
 
 // Key lists, in the order they are documented (ties in suggestions go to earlier names).
 const TOP_KEYS = [
   "host",
   "port",
+  "admin_port",
   "request_timeout",
   "max_retries",
   "connect_timeout",
@@ -122,11 +152,13 @@ const TOP_KEYS = [
   "cors_origin",
   "provider",
   "backend",
+  "discovery",
   "tokens",
 ] as const;
 const MOCK_KEYS = ["reply", "latency_ms", "chunk_chars", "chunk_delay_ms"] as const;
 const PROVIDER_KEYS = ["kind", "api_key", "base_url", ...MOCK_KEYS] as const;
 const PROVIDER_KINDS: readonly ProviderKind[] = ["openai", "anthropic", "mock"];
+const DISCOVERY_KEYS = ["url", "api_key", "interval"] as const;
 const BACKEND_KEYS = [
   "model",
   "name",
@@ -146,7 +178,11 @@ const BACKEND_KEYS = [
 ] as const;
 
 /** Longest accepted name, alias, glob or fallback: bounds matching cost and log lines. */
-const MAX_NAME = 256;
+export const MAX_NAME = 256;
+/** Largest accepted rate window limit (`max_per_day`, `max_per_hour`, `max_per_5hours`). */
+export const MAX_WINDOW_LIMIT = 1e9;
+/** Polling period of a discovery server when none is given, in seconds. */
+export const DEFAULT_DISCOVERY_INTERVAL_S = 30;
 /** Longest accepted request timeout, in seconds: one day, comfortably below the Node timer limit. */
 const MAX_TIMEOUT_S = 86_400;
 /** Longest accepted mock delay: the Node timer limit (larger values would fire immediately). */
@@ -369,19 +405,16 @@ function expandEnv(
 
 /**
  * Validates a provider base URL and puts it in the form the adapters expect: http(s), no credentials, query or
- * fragment, no trailing slash. Anthropic URLs also lose a trailing `/v1` because that adapter appends
- * `/v1/messages` itself; OpenAI-compatible URLs keep their path as written (`http://localhost:1234/v1`).
- * Returns the normalised URL or an error message.
+ * fragment, no trailing slash, never a cloud metadata address (lib/url-guard: numeric forms included; private
+ * and loopback addresses are allowed, local servers being the common case). Anthropic URLs also lose a trailing
+ * `/v1` because that adapter appends `/v1/messages` itself; OpenAI-compatible URLs keep their path as written
+ * (`http://localhost:1234/v1`). Returns the normalised URL or an error message that never repeats the URL.
+ * The admin API validates provider URLs with this same function.
  */
-function normalizeBaseUrl(text: string, kind: ProviderKind): { url: string } | { error: string } {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return { error: "not a valid URL" };
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return { error: `must be an http or https URL, got ${url.protocol}` };
-  if (url.username !== "" || url.password !== "") return { error: "must not contain credentials; use api_key" };
+export function normalizeBaseUrl(text: string, kind: ProviderKind): { url: string } | { error: string } {
+  const checked = checkOutboundUrl(text);
+  if (!checked.ok) return { error: checked.error };
+  const url = checked.url;
   if (url.search !== "" || url.hash !== "") return { error: "must not contain a query or fragment" };
   let pathname = url.pathname.replace(/\/+$/, "");
   if (kind === "anthropic") pathname = pathname.replace(/\/v1$/, "").replace(/\/+$/, "");
@@ -409,6 +442,7 @@ function readServer(doc: TableReader): ServerLayer {
   const server: ServerLayer = {};
   server.host = doc.string("host");
   server.port = doc.integer("port", 1, 65_535);
+  server.adminPort = doc.integer("admin_port", 0, 65_535);
   const timeout = doc.positiveNumber("request_timeout", MAX_TIMEOUT_S);
   if (timeout !== undefined) server.requestTimeoutMs = Math.ceil(timeout * 1000);
   server.maxRetries = doc.integer("max_retries", 0, 10);
@@ -535,9 +569,9 @@ function readBackend(b: TableReader, where: string): BackendDraft {
       context: b.integer("context", 1, Number.MAX_SAFE_INTEGER),
       vision: b.boolean("vision") ?? false,
       thinking: b.boolean("thinking") ?? false,
-      maxPerDay: b.integer("max_per_day", 1, 1e9),
-      maxPerHour: b.integer("max_per_hour", 1, 1e9),
-      maxPer5Hours: b.integer("max_per_5hours", 1, 1e9),
+      maxPerDay: b.integer("max_per_day", 1, MAX_WINDOW_LIMIT),
+      maxPerHour: b.integer("max_per_hour", 1, MAX_WINDOW_LIMIT),
+      maxPer5Hours: b.integer("max_per_5hours", 1, MAX_WINDOW_LIMIT),
       modelMatch: b.stringList("model_match", MAX_NAME, true) ?? [],
       keyRename: Object.fromEntries(keyRename),
       keyDelete,
@@ -546,6 +580,40 @@ function readBackend(b: TableReader, where: string): BackendDraft {
       gptOssFix: b.boolean("gpt_oss_fix") ?? false,
     },
   };
+}
+
+/**
+ * A discovery server from its URL: the URL checked and normalised as an OpenAI-compatible base URL (so metadata
+ * addresses are refused here, before anything is fetched), and its provider named `vllm-<host>-<port>` (other
+ * characters of the host become `-`). Shared by `[[discovery]]` and `VLLM_SERVERS`.
+ */
+export function discoveryServer(
+  text: string,
+  apiKey: string | undefined,
+  intervalMs: number,
+): { server: DiscoveryServerConfig } | { error: string } {
+  const result = normalizeBaseUrl(text, "openai");
+  if ("error" in result) return result;
+  const url = new URL(result.url);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const host = url.hostname.replace(/^\[|\]$/g, "").replace(/[^A-Za-z0-9_.-]+/g, "-");
+  // Provider names are at most 64 characters; a longer host is cut (names still collide only by being reported).
+  const provider = `vllm-${host.slice(0, 64 - "vllm-".length - port.length - 1)}-${port}`;
+  return { server: { provider, url: result.url, apiKey, intervalMs } };
+}
+
+/** One `[[discovery]]` table: `url` (required), `api_key`, `interval` (seconds). */
+function readDiscovery(d: TableReader): DiscoveryServerConfig | undefined {
+  d.allowOnly(DISCOVERY_KEYS);
+  d.require("url", "required: the server's OpenAI-compatible base URL, e.g. http://localhost:8000/v1");
+  // An empty key counts as none, as for providers.
+  const apiKey = d.secret("api_key") || undefined;
+  const interval = d.integer("interval", 1, MAX_TIMEOUT_S) ?? DEFAULT_DISCOVERY_INTERVAL_S;
+  const text = d.string("url");
+  if (text === undefined) return undefined;
+  const result = discoveryServer(text, apiKey, interval * 1000);
+  if ("error" in result) return d.fail("url", result.error);
+  return result.server;
 }
 
 /**
@@ -578,6 +646,22 @@ export function readFileLayer(
         const at = `backend[${i}]`;
         if (!isTable(value)) options.issues.add(where, at, `expected a table, got ${typeName(value)}`);
         else layer.backends.push(readBackend(new TableReader(value, at, ctx), where));
+      });
+    }
+  }
+
+  if (root.has("discovery")) {
+    const list = doc["discovery"];
+    if (!Array.isArray(list)) root.fail("discovery", `expected an array of tables ([[discovery]]), got ${typeName(list)}`);
+    else {
+      layer.discovery = [];
+      list.forEach((value: unknown, i) => {
+        const at = `discovery[${i}]`;
+        if (!isTable(value)) options.issues.add(where, at, `expected a table, got ${typeName(value)}`);
+        else {
+          const server = readDiscovery(new TableReader(value, at, ctx));
+          if (server !== undefined) layer.discovery?.push({ origin: { where, keyPath: at }, server });
+        }
       });
     }
   }
@@ -619,6 +703,7 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
   const server: ServerConfig = {
     host: pick(layers, "host") ?? "127.0.0.1",
     port: pick(layers, "port") ?? 8082,
+    adminPort: pick(layers, "adminPort") ?? DEFAULT_ADMIN_PORT,
     requestTimeoutMs: pick(layers, "requestTimeoutMs") ?? 90_000,
     maxRetries: pick(layers, "maxRetries") ?? 2,
     logLevel: pick(layers, "logLevel") ?? "info",
@@ -636,6 +721,10 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     healthCheckIntervalMs: pick(layers, "healthCheckIntervalMs") ?? 30_000,
     database: pick(layers, "database"),
   };
+  // Port 0 asks the OS for a free port, so two zeros never collide.
+  if (server.adminPort !== 0 && server.adminPort === server.port) {
+    issues.add(source, "admin_port", `must differ from port (${server.port}); set another port, or 0 to turn the admin listener off`);
+  }
   if (server.cooldownMs > server.maxCooldownMs) issues.add(source, "cooldown", `must not exceed max_cooldown (${server.maxCooldownMs / 1000} s)`);
 
   const providers = new Map<string, ProviderConfig>();
@@ -648,6 +737,18 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     }
     providers.set(provider.name, provider);
     providerOrigins.set(provider.name, origin);
+  }
+
+  // Each discovery server brings its own provider; its name must be free.
+  const servers: DiscoveryServerConfig[] = [];
+  for (const { origin, server } of layers.flatMap((l) => l.discovery ?? [])) {
+    const earlier = providerOrigins.get(server.provider);
+    if (earlier !== undefined) {
+      issues.add(origin.where, origin.keyPath, `provider "${server.provider}" (named after this server's host and port) is already defined by ${describe(earlier, origin.where)}`);
+      continue;
+    }
+    providerOrigins.set(server.provider, origin);
+    servers.push(server);
   }
 
   const drafts = layers.flatMap((l) => l.backends);
@@ -670,7 +771,7 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     }
     taken.set(explicitName, origin);
   }
-  const backends: BackendConfig[] = drafts.map(({ origin, explicitName, settings }) => {
+  const named: BackendConfig[] = drafts.map(({ origin, explicitName, settings }) => {
     let name = explicitName;
     if (name === undefined) {
       const base = `${settings.provider}:${settings.model}`;
@@ -680,6 +781,10 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     }
     return { name, ...settings };
   });
+  // With discovery servers, BACKENDS entries wait as the fallback for when discovery finds nothing (LLMMux).
+  const held = (i: number) => servers.length > 0 && drafts[i]!.fallback === true;
+  const backends = named.filter((_, i) => !held(i));
+  const fallback = named.filter((_, i) => held(i));
 
   const tokens: ClientToken[] = [];
   const byName = new Map<string, Origin>();
@@ -695,5 +800,7 @@ export function assembleConfig(source: string, layers: readonly Layer[], issues:
     bySecret.set(token.secret, origin);
   }
 
-  return { server, providers, backends, tokens, source };
+  let secretKey: Uint8Array | undefined;
+  for (const layer of layers) secretKey = layer.secretKey ?? secretKey;
+  return { server, providers, backends, tokens, discovery: { servers, fallback }, secretKey, source };
 }

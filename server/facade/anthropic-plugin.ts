@@ -50,6 +50,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       operation: "chat",
       exchangeFor: anthropicExchanges(body, deps.now),
       headers: forwardedHeaders(request),
+      principal: request.principal,
       signal: clientGone(reply),
       trace: ctx.trace,
     });
@@ -68,6 +69,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       operation: "count_tokens",
       exchangeFor: () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>),
       headers: forwardedHeaders(request),
+      principal: request.principal,
       signal: clientGone(reply),
       trace: ctx.trace,
     });

@@ -44,6 +44,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       operation: "chat",
       exchangeFor: openaiExchanges(body, deps.now),
       headers: {},
+      principal: request.principal,
       signal: clientGone(reply),
       trace: ctx.trace,
     });

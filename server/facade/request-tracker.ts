@@ -98,6 +98,8 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
           requestId: request.id,
           at: started,
           principal: request.principal?.name,
+          keyId: request.principal?.keyId,
+          userId: request.principal?.userId,
           clientDialect: ctx.dialect,
           operation: ctx.operation,
           model: ctx.model,

@@ -39,6 +39,7 @@ export function createAnthropicProvider(config: ProviderConfig, timeouts: Transp
       if (config.apiKey) headers["x-api-key"] = config.apiKey;
       return probeSucceeded(transport.get("/v1/models", headers, signal));
     },
+    redact: (text) => (config.apiKey ? text.split(config.apiKey).join("[redacted]") : text),
     close: () => transport.close(),
   };
 }

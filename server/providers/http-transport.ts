@@ -95,6 +95,18 @@ async function* classifyBodyErrors(body: AsyncIterable<Uint8Array>, host: string
   }
 }
 
+/** TLS failures (never relaxed: the connection is refused and the backend cooled down). */
+const TLS_FAULTS = new Set([
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "EPROTO",
+]);
+
 /**
  * Classifies a transport failure. The message names the upstream host (never its key or path query) so an
  * operator can tell which backend failed; it is safe to show to clients.
@@ -110,6 +122,11 @@ export function transportError(err: unknown, host: string, signal?: AbortSignal)
   if (code === "UND_ERR_HEADERS_TIMEOUT") return llmuxError(Reason.UPSTREAM_TIMEOUT, `${host} did not answer in time`, { cause: err });
   if (code === "UND_ERR_BODY_TIMEOUT") return llmuxError(Reason.UPSTREAM_TIMEOUT, `${host} stopped sending`, { cause: err });
   if (code === "ECONNREFUSED") return llmuxError(Reason.UPSTREAM_FAILED, `${host} refused the connection`, { cause: err });
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return llmuxError(Reason.UPSTREAM_FAILED, `${host} could not be resolved`, { cause: err });
+  // A name that does not resolve or a certificate that does not verify is a configuration fault: retrying soon
+  // will not help, so the dispatcher cools the backend down for longest (upstreamType "config_fault").
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return llmuxError(Reason.UPSTREAM_FAILED, `${host} could not be resolved`, { cause: err, upstreamType: "config_fault" });
+  }
+  if (TLS_FAULTS.has(code)) return llmuxError(Reason.UPSTREAM_FAILED, `TLS handshake with ${host} failed`, { cause: err, upstreamType: "config_fault" });
   return llmuxError(Reason.UPSTREAM_FAILED, `connection to ${host} failed`, { cause: err });
 }

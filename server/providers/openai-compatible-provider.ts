@@ -32,6 +32,7 @@ export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts:
       if (auth) headers.authorization = auth;
       return probeSucceeded(transport.get("/models", headers, signal));
     },
+    redact: (text) => (config.apiKey ? text.split(config.apiKey).join("[redacted]") : text),
     close: () => transport.close(),
   };
 }

@@ -38,6 +38,8 @@ export interface ProviderAdapter {
    * followed), a transport failure or an abort. Never rejects, never retries.
    */
   probe(signal: AbortSignal): Promise<boolean>;
+  /** Replaces this provider's credential wherever it appears in `text` (an upstream may quote the key back). */
+  redact(text: string): string;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }

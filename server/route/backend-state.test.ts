@@ -39,22 +39,32 @@ describe("backend state", () => {
     const state = createBackendState(options(() => now));
     expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 5_000, started: true });
     expect(state.unavailable(backend!)).toEqual({ kind: "cooldown", until: 5_000, detail: "cooling down after a failure" });
-    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 10_000, started: false });
+    // A failure landing while the cooldown runs does not grow the streak (a burst is one event).
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 5_000, started: false });
     now = 20_000;
     expect(state.unavailable(backend!)).toBeUndefined();
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 10_000, started: true });
+    now = 40_000;
     expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 20_000, started: true });
-    state.recordFailure(backend!, { latencyMs: 10 });
+    now = 80_000;
+    expect(state.recordFailure(backend!, { latencyMs: 10 })).toEqual({ ms: 40_000, started: true });
+    now = 120_000;
     expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(60_000);
-    expect(state.stats(backend!)).toMatchObject({ consecutiveFailures: 5, errorRate: 1, attempts: 5 });
+    expect(state.stats(backend!)).toMatchObject({ consecutiveFailures: 5, errorRate: 1, attempts: 6 });
+    // Long after the last cooldown ended, a failure starts a new streak.
+    now = 400_000;
+    expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(5_000);
+    state.recordFailure(backend!, { latencyMs: 10 });
     state.recordSuccess(backend!, 30);
     expect(state.unavailable(backend!)).toBeUndefined();
+    now = 500_000;
     expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(5_000);
   });
 
   it("uses Retry-After when given, and takes a backend out for an hour on an auth failure", () => {
     const state = createBackendState(options(() => 0));
     expect(state.recordFailure(backend!, { latencyMs: 1, retryAfterMs: 42_000 }).ms).toBe(42_000);
-    expect(state.recordFailure(backend!, { latencyMs: 1, auth: true }).ms).toBe(AUTH_FAILURE_COOLDOWN_MS);
+    expect(state.recordFailure(backend!, { latencyMs: 1, kind: "account" }).ms).toBe(AUTH_FAILURE_COOLDOWN_MS);
     expect(state.unavailable(backend!)?.until).toBe(AUTH_FAILURE_COOLDOWN_MS);
   });
 

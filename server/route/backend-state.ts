@@ -13,6 +13,13 @@ export const AUTH_FAILURE_COOLDOWN_MS = HOUR;
 /** Attempts remembered per backend for latency and error rate. */
 const RECENT = 100;
 
+/**
+ * What kind of failure a backend had, for its cooldown: `account` (the upstream rejected llmux's key or its quota is
+ * exhausted: an hour), `config` (a name that does not resolve, a certificate that does not verify, a model the
+ * upstream does not have: the longest configured cooldown); anything else grows from the base cooldown.
+ */
+export type FailureKind = "account" | "config";
+
 /** Why a backend cannot be used right now, and when it can again. */
 export interface Unavailability {
   kind: "cooldown" | "rate_window" | "unhealthy";
@@ -53,7 +60,7 @@ export interface BackendState {
    * `cooldownMs × 2^(consecutive failures − 1)` capped at `maxCooldownMs`; an auth failure takes it out for an hour.
    * Returns the cooldown applied and whether the backend was available before (a new cooldown, for metrics).
    */
-  recordFailure(backend: BackendConfig, failure: { retryAfterMs?: number; auth?: boolean; latencyMs: number }): { ms: number; started: boolean };
+  recordFailure(backend: BackendConfig, failure: { retryAfterMs?: number; kind?: FailureKind; latencyMs: number }): { ms: number; started: boolean };
   /** Records a successful attempt: clears cooldown and the failure streak. */
   recordSuccess(backend: BackendConfig, latencyMs: number): void;
   /** Records an active health check result. */
@@ -155,11 +162,17 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       const e = entry(backend);
       const at = now();
       const started = e.cooldownUntil <= at;
-      e.failures++;
+      // The streak grows once per cooldown, not once per failure landing during it: a burst of concurrent failures
+      // is one event, not a reason to park the backend for the maximum.
+      // A failure long after the last cooldown ended starts a new streak: "consecutive" means close together.
+      if (started && e.cooldownUntil > 0 && at - e.cooldownUntil > options.maxCooldownMs) e.failures = 0;
+      if (started) e.failures++;
       remember(e, false, failure.latencyMs);
-      const ms = failure.auth
+      const ms = failure.kind === "account"
         ? AUTH_FAILURE_COOLDOWN_MS
-        : failure.retryAfterMs ?? Math.min(options.maxCooldownMs, options.cooldownMs * 2 ** Math.min(30, e.failures - 1));
+        : failure.kind === "config"
+          ? options.maxCooldownMs
+          : failure.retryAfterMs ?? Math.min(options.maxCooldownMs, options.cooldownMs * 2 ** Math.min(30, e.failures - 1));
       e.cooldownUntil = Math.max(e.cooldownUntil, at + ms);
       return { ms, started };
     },

@@ -6,7 +6,7 @@ import { createSseParser } from "../lib/sse.js";
 import type { ProviderAdapter } from "../providers/provider.js";
 import type { Usage } from "../translate/canonical.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
-import type { BackendState } from "./backend-state.js";
+import type { BackendState, FailureKind } from "./backend-state.js";
 import type { RetryBudget } from "./retry-budget.js";
 import type { SharedWindows } from "./shared-windows.js";
 import type { RequestOutcome, Telemetry } from "./telemetry.js";
@@ -110,8 +110,26 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const windowRefusals = new WeakSet<LlmuxError>();
 
   function fail(backend: BackendConfig, err: LlmuxError, latencyMs: number): void {
-    const { ms, started } = state.recordFailure(backend, { retryAfterMs: err.retryAfterMs, auth: err.reason === Reason.UPSTREAM_AUTH, latencyMs });
+    const kind: FailureKind | undefined =
+      err.reason === Reason.UPSTREAM_AUTH || err.upstreamType === "insufficient_quota" || err.upstreamType === "billing_error"
+        ? "account"
+        : err.upstreamType === "config_fault" || err.reason === Reason.MODEL_NOT_FOUND
+          ? "config"
+          : undefined;
+    const { ms, started } = state.recordFailure(backend, { retryAfterMs: err.retryAfterMs, kind, latencyMs });
     if (started) telemetry.cooldown(backend, ms, Reason[err.reason].toLowerCase());
+  }
+
+  /** When the client may retry: the earliest moment one of the tried backends is available again. */
+  function earliestRetry(tried: readonly BackendConfig[]): number | undefined {
+    const at = now();
+    let earliest: number | undefined;
+    for (const backend of tried) {
+      const until = state.unavailable(backend)?.until;
+      if (until === undefined) return undefined;
+      earliest = Math.min(earliest ?? until, until);
+    }
+    return earliest === undefined ? undefined : Math.max(1000, earliest - at);
   }
 
   async function attempt(call: DispatchCall, backend: BackendConfig, deadline: number, retry: number): Promise<DispatchResult> {
@@ -152,7 +170,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const text = await readBody(res.body, MAX_ERROR_BYTES).catch(() => "");
         const err = res.status >= 300 && res.status < 400
           ? llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} answered with a redirect, which llmux does not follow`, { upstreamStatus: res.status })
-          : exchange.upstreamError(res.status, text);
+          : exchange.upstreamError(res.status, provider.redact(text));
         throw Object.assign(err, { retryAfterMs: err.retryAfterMs ?? parseRetryAfter(res.headers, now()) });
       }
       if (!call.stream) {
@@ -286,6 +304,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const attempts = Math.min(candidates.length, deps.maxRetries + 1);
       const leave = deps.budget.enter();
       let lastError: LlmuxError | undefined;
+      const tried: BackendConfig[] = [];
       try {
         for (let i = 0; i < attempts; i++) {
           const backend = candidates[i]!;
@@ -308,6 +327,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             throw reason instanceof LlmuxError ? reason : llmuxError(Reason.CANCELED, "request canceled");
           }
           const started = now();
+          tried.push(backend);
           try {
             const result = await attempt(call, backend, deadline, i);
             call.trace.attempts.push({ backend: backend.name, outcome: "ok" });
@@ -337,6 +357,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
       } finally {
         leave();
+      }
+      if (lastError && (lastError.reason === Reason.RATE_LIMITED || lastError.reason === Reason.UPSTREAM_OVERLOADED)) {
+        // Told to come back when the first of the backends it tried is available again (Retry-After, whole seconds).
+        const retryAfterMs = earliestRetry(tried);
+        if (retryAfterMs !== undefined) lastError = Object.assign(lastError, { retryAfterMs });
       }
       throw lastError ?? llmuxError(Reason.UPSTREAM_FAILED, "no backend answered");
     },

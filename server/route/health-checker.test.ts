@@ -177,7 +177,7 @@ describe("health checker", () => {
   it("never starts when the interval is 0, and counts a probe that rejects as unhealthy", async () => {
     const config = twoProviders(await upstream(ok), await upstream(ok));
     const probe = vi.fn<ProviderAdapter["probe"]>().mockRejectedValue(new Error("adapter bug"));
-    const fake = (name: string): ProviderAdapter => ({ name, kind: "openai", dialect: "openai", send: vi.fn(), probe, close: async () => {} });
+    const fake = (name: string): ProviderAdapter => ({ name, kind: "openai", dialect: "openai", send: vi.fn(), probe, redact: (text) => text, close: async () => {} });
     const h = harness(config, { intervalMs: 0, providers: new Map([["a", fake("a")], ["b", fake("b")]]) });
     h.checker.start();
     expect(probe).not.toHaveBeenCalled();

@@ -4,15 +4,15 @@ import type { Selection } from "./select.js";
 
 /**
  * Explains an empty selection as the error the client should see:
- * - backends that would serve the request but are cooling down or out of rate window → 429 (all rate-limited) or
- *   503, with Retry-After set to the earliest moment one is available again;
+ * - backends that would serve the request but are cooling down, unhealthy or out of rate window → 429 (all
+ *   rate-limited) or 503, with Retry-After set to the earliest moment one is available again (or checked again);
  * - backends that serve the model but whose context is too small for every one → 400 naming the size and the
  *   largest context available;
  * - otherwise → 404: no backend serves this model (the backend list is not disclosed).
  */
 export function noCandidateError(selection: Selection, req: Requirements, now: number): LlmuxError {
   const relevant = selection.decisions.filter((d) => d.reason !== "model_name_mismatch");
-  const waiting = relevant.filter((d) => d.reason === "cooling_down" || d.reason === "rate_window_full");
+  const waiting = relevant.filter((d) => d.reason === "cooling_down" || d.reason === "rate_window_full" || d.reason === "unhealthy");
   if (waiting.length > 0) {
     const earliest = Math.min(...waiting.map((d) => d.availableAt ?? now));
     const retryAfterMs = Math.max(1000, earliest - now);

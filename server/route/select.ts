@@ -11,7 +11,8 @@ export type SkipReason =
   | "no_thinking"
   | "model_pattern_mismatch"
   | "cooling_down"
-  | "rate_window_full";
+  | "rate_window_full"
+  | "unhealthy";
 
 /** What selection decided about one configured backend. */
 export interface Decision {
@@ -130,7 +131,7 @@ function judge(
     return {
       backend,
       kept: false,
-      reason: state.kind === "cooldown" ? "cooling_down" : "rate_window_full",
+      reason: state.kind === "cooldown" ? "cooling_down" : state.kind === "unhealthy" ? "unhealthy" : "rate_window_full",
       detail: state.detail,
       availableAt: state.until,
     };

@@ -16,8 +16,12 @@ export interface RequestRecord {
   requestId: string;
   /** Unix ms when the request arrived. */
   at: number;
-  /** The client token or API key name; undefined on an open gateway. */
+  /** The client token's or user's name; undefined on an open gateway. */
   principal: string | undefined;
+  /** The API key used, if any. */
+  keyId: string | undefined;
+  /** The user the credential belongs to, if any. */
+  userId: string | undefined;
   /** `/v1/chat/completions` → "openai", `/v1/messages` → "anthropic". */
   clientDialect: "openai" | "anthropic";
   /** What the client called: "chat" or "count_tokens". */

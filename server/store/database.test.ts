@@ -14,6 +14,8 @@ import { createWriteBehind } from "./write-behind.js";
 
 const dialects = await testDialects();
 const FIRST = "2026_11_22_0001_create_rate_and_usage";
+const ALL = Object.keys(MIGRATIONS);
+const TABLES = ["api_key", "audit_event", "backend", "login_attempt", "provider", "rate_admission", "setting", "usage", "user"];
 
 function usageRow(id: number): NewUsageRow {
   return {
@@ -53,27 +55,41 @@ describe.each(dialects)("$name", (dialect) => {
   });
   afterAll(() => dialect.cleanup());
 
-  it("opens migrated, with every column of both tables", async () => {
+  it("opens migrated, with every column of every table", async () => {
     expect(store.dialect).toBe(dialect.dialect);
-    expect(await tableNames(store)).toEqual(["rate_admission", "usage"]);
+    expect(await tableNames(store)).toEqual(TABLES);
     const tables = await store.db.introspection.getTables();
     const columns = Object.fromEntries(tables.map((table) => [table.name, table.columns.map((column) => column.name)]));
     expect(columns).toEqual({
+      api_key: [
+        "id", "owner_id", "name", "key_hash", "prefix", "last_four", "allowed_models", "requests_per_minute",
+        "tokens_per_minute", "tokens_per_day", "expires_at", "revoked_at", "created_at", "last_used_at",
+      ],
+      audit_event: ["id", "at", "actor", "action", "target", "allowed", "detail"],
+      backend: [
+        "name", "position", "provider", "model", "alias", "context", "vision", "thinking", "max_per_day", "max_per_hour",
+        "max_per_5hours", "model_match", "key_rename", "key_delete", "key_add", "fallbacks", "gpt_oss_fix", "created_at",
+        "updated_at",
+      ],
+      login_attempt: ["id", "username", "address", "at"],
+      provider: ["name", "kind", "base_url", "api_key_sealed", "created_at", "updated_at"],
       rate_admission: ["backend", "at"],
+      setting: ["name", "value", "updated_at"],
       usage: [
         "request_id", "at", "principal", "client_dialect", "model", "backend", "provider", "outcome", "status",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms",
-        "attempts", "stream", "error",
+        "attempts", "stream", "error", "key_id", "user_id",
       ],
+      user: ["id", "username", "email", "role", "password_hash", "disabled", "token_version", "created_at", "updated_at"],
     });
   });
 
   it("migrates down and up again, and up is a no-op when current", async () => {
     expect(await migrateToLatest(store.db)).toEqual([]);
-    expect(await migrateDownAll(store.db)).toEqual([FIRST]);
+    expect(await migrateDownAll(store.db)).toEqual([...ALL].reverse());
     expect(await tableNames(store)).toEqual([]);
-    expect(await migrateToLatest(store.db)).toEqual([FIRST]);
-    expect(await tableNames(store)).toEqual(["rate_admission", "usage"]);
+    expect(await migrateToLatest(store.db)).toEqual(ALL);
+    expect(await tableNames(store)).toEqual(TABLES);
     expect(await insertUsage(store.db, [usageRow(1)])).toBe(1);
   });
 
@@ -90,7 +106,7 @@ describe.each(dialects)("$name", (dialect) => {
       new StoreError("database migration failed at 2099_01_01_0001_broken (up); nothing was changed: boom"),
     );
     expect(await tableNames(store)).toEqual([]);
-    expect(await migrateToLatest(store.db)).toEqual([FIRST]);
+    expect(await migrateToLatest(store.db)).toEqual(ALL);
   });
 
   it("refuses a database migrated by a newer build", async () => {
@@ -222,12 +238,12 @@ describe.each(dialects.filter((d) => d.dialect === "postgres"))("$name specifics
     const other = await createDatabase(await dialect.nextOptions());
     try {
       await other.db.schema.createTable("elsewhere").addColumn("id", "text").execute();
-      expect(await tableNames(other)).toEqual(["elsewhere", "rate_admission", "usage"]);
-      expect(await tableNames(store)).toEqual(["rate_admission", "usage"]);
+      expect(await tableNames(other)).toEqual(["elsewhere", ...TABLES].sort());
+      expect(await tableNames(store)).toEqual(TABLES);
       const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
       const [{ schema }] = (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows as [{ schema: string }];
       expect(tables.map((table) => [table.schema, table.name])).toEqual(
-        ["kysely_migration", "kysely_migration_lock", "rate_admission", "usage"].map((name) => [schema, name]),
+        ["kysely_migration", "kysely_migration_lock", ...TABLES].sort().map((name) => [schema, name]),
       );
     } finally {
       await other.close();

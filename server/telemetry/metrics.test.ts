@@ -30,6 +30,8 @@ function request(fields: Partial<RequestRecord> = {}): RequestRecord {
   return {
     requestId: "req_1",
     at: 0,
+    keyId: undefined,
+    userId: undefined,
     principal: undefined,
     clientDialect: "openai",
     operation: "chat",

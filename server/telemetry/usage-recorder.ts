@@ -12,6 +12,8 @@ export function usageRow(record: RequestRecord): NewUsageRow {
     request_id: record.requestId,
     at: record.at + record.latencyMs,
     principal: record.principal ?? null,
+    key_id: record.keyId ?? null,
+    user_id: record.userId ?? null,
     client_dialect: record.clientDialect,
     model: record.model.slice(0, 256),
     backend: record.backend ?? null,

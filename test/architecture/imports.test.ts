@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  */
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
-type Layer = "gen" | "lib" | "errors" | "config" | "config-types" | "translate" | "providers" | "store" | "route" | "telemetry" | "auth" | "services" | "facade" | "composition" | "cli-llmux" | "cli-llmuxctl";
+type Layer = "gen" | "lib" | "errors" | "config" | "config-types" | "translate" | "providers" | "store" | "catalog" | "discovery" | "route" | "telemetry" | "auth" | "services" | "facade" | "composition" | "cli-llmux" | "cli-llmuxctl";
 
 /** Which of our layers each layer may import (itself always allowed). */
 const ALLOWED: Record<Layer, Layer[]> = {
@@ -22,13 +22,16 @@ const ALLOWED: Record<Layer, Layer[]> = {
   providers: ["config-types", "lib", "errors", "translate"],
   // Rows are not protos: the store knows nothing above lib.
   store: ["lib"],
+  // What can be routed to: file, database and discovered providers and backends.
+  catalog: ["config-types", "config", "lib", "errors", "store", "providers"],
+  discovery: ["config-types", "lib", "errors"],
   route: ["config-types", "lib", "errors", "translate", "providers", "store"],
   // Sinks of what routing reports: metrics and usage rows.
   telemetry: ["config-types", "lib", "translate", "route", "store"],
   auth: ["config-types", "lib", "errors"],
-  services: ["config-types", "lib", "errors", "gen", "translate", "route", "auth", "store"],
+  services: ["config-types", "lib", "errors", "gen", "translate", "route", "auth", "store", "catalog", "discovery"],
   facade: ["config-types", "lib", "errors", "translate", "services", "auth"],
-  composition: ["gen", "lib", "errors", "config", "config-types", "translate", "providers", "store", "route", "telemetry", "auth", "services", "facade"],
+  composition: ["gen", "lib", "errors", "config", "config-types", "translate", "providers", "store", "catalog", "discovery", "route", "telemetry", "auth", "services", "facade"],
   "cli-llmux": ["composition"],
   "cli-llmuxctl": ["gen"],
 };
@@ -43,10 +46,12 @@ const PACKAGES: Partial<Record<Layer, RegExp>> = {
   config: /^smol-toml$/,
   providers: /^undici$/,
   store: /^kysely$|^better-sqlite3$|^pg$/,
+  catalog: /^$/,
+  discovery: /^undici$/,
   telemetry: /^prom-client$/,
   route: /^$/,
   auth: /^jose$/,
-  services: /^@connectrpc\/connect$|^@bufbuild\/protobuf$/,
+  services: /^@connectrpc\/connect$|^@bufbuild\/protobuf(\/wkt)?$/,
   facade: /^fastify$/,
   "cli-llmux": /^commander$/,
   "cli-llmuxctl": /^commander$|^@connectrpc\/|^@bufbuild\//,
@@ -55,7 +60,7 @@ const PACKAGES: Partial<Record<Layer, RegExp>> = {
 function layerOf(file: string): Layer | undefined {
   const rel = path.relative(root, file).split(path.sep).join("/");
   if (rel.startsWith("gen/")) return "gen";
-  if (rel === "server/app.ts" || rel === "server/main.ts") return "composition";
+  if (rel === "server/app.ts" || rel === "server/main.ts" || rel === "server/rpc-server.ts") return "composition";
   if (rel === "server/config/types.ts") return "config-types";
   if (rel === "cli/llmux.ts") return "cli-llmux";
   if (rel === "cli/llmuxctl.ts" || rel.startsWith("cli/llmuxctl/")) return "cli-llmuxctl";

@@ -66,9 +66,9 @@ describe("llmux start", () => {
     expect(await health.json()).toEqual({
       status: "ok",
       backends: [
-        { name: "mock:mock-small", provider: "mock", state: "available" },
-        { name: "mock:mock-vision", provider: "mock", state: "available" },
-        { name: "mock-reasoner:mock-thinker", provider: "mock-reasoner", state: "available" },
+        { name: "mock:mock-small", provider: "mock", state: "available", health: "healthy" },
+        { name: "mock:mock-vision", provider: "mock", state: "available", health: "healthy" },
+        { name: "mock-reasoner:mock-thinker", provider: "mock-reasoner", state: "available", health: "healthy" },
       ],
     });
 
@@ -79,7 +79,10 @@ describe("llmux start", () => {
     expect(body.choices[0]!.message.content).toBe("hello there");
 
     expect(await gateway.stop()).toBe(0);
-    expect(gateway.stderr()).toBe("");
+    // A fresh database: the first super admin is created and its one-time password shown, on stderr only.
+    expect(gateway.stderr()).toMatch(/^llmux: created the first super admin 'admin' with password [A-Za-z0-9_-]{16,}\n {7}It is shown only now[^\n]*\n$/);
+    const password = /with password (\S+)/.exec(gateway.stderr())![1]!;
+    expect(gateway.logs.join("\n")).not.toContain(password);
   });
 
   it("lets --host and --port override PORT, which overrides the file", async () => {
@@ -126,6 +129,8 @@ describe("llmux start", () => {
       "canary.toml",
       [
         "max_retries = 0",
+        // The first request must reach the (closed) upstream, not be refused by an earlier health check.
+        "health_check_interval = 0",
         "[provider.upstream]",
         'kind = "openai"',
         `base_url = "http://127.0.0.1:${closed}/v1"`,

@@ -133,17 +133,21 @@ describe("llmuxctl route select", () => {
 });
 
 describe("llmuxctl failures exit 1 with what to do next", () => {
-  const rejected = (why: string) => `the gateway rejected the token (${why}): pass --token or set LLMUX_TOKEN`;
   const MISSING = "missing credentials: send 'Authorization: Bearer <token>'";
+  const notLoggedIn = () => `not logged in to ${gateway.url} (${MISSING}): run \`llmuxctl login USERNAME\`, or pass --token or set LLMUX_TOKEN`;
 
   it.each([
-    ["no token", [], MISSING],
-    ["a wrong token", ["--token", "not-the-token"], "invalid credentials"],
-  ])("%s", async (_title, tokenArgs, why) => {
+    ["no token and no saved login", [], notLoggedIn],
+    [
+      "a wrong token",
+      ["--token", "not-the-token"],
+      () => "the gateway rejected the token (invalid or expired credentials): check --token or LLMUX_TOKEN, or run `llmuxctl login USERNAME`",
+    ],
+  ])("%s", async (_title, tokenArgs, message) => {
     expect(await runCli(LLMUXCTL, ["--server", gateway.url, ...tokenArgs, "route", "explain", "fast"])).toEqual({
       code: 1,
       stdout: "",
-      stderr: `llmuxctl: unauthenticated: ${rejected(why)}\n`,
+      stderr: `llmuxctl: unauthenticated: ${message()}\n`,
     });
   });
 
@@ -151,7 +155,7 @@ describe("llmuxctl failures exit 1 with what to do next", () => {
     expect(await runCli(LLMUXCTL, ["--server", gateway.url, "--json", "route", "select", "fast"])).toEqual({
       code: 1,
       stdout: "",
-      stderr: `${JSON.stringify({ error: { code: "unauthenticated", message: rejected(MISSING) } })}\n`,
+      stderr: `${JSON.stringify({ error: { code: "unauthenticated", message: notLoggedIn() } })}\n`,
     });
   });
 

@@ -1,5 +1,7 @@
+import { mkdtempSync, readFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,11 +21,17 @@ export interface CliResult {
 }
 
 /**
+ * Where llmuxctl keeps saved logins in tests unless a test sets XDG_CONFIG_HOME itself: a directory of this test
+ * worker, never the developer's ~/.config.
+ */
+export const TEST_CONFIG_HOME = path.join(tmpdir(), `llmux-test-config-${process.pid}`);
+
+/**
  * The environment a child sees: PATH plus what the test passes, nothing else. The developer's own LLMUX_*,
- * PORT or NODE_OPTIONS must not change what a test observes.
+ * PORT, NODE_OPTIONS or saved logins must not change what a test observes.
  */
 function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? "", ...env };
+  return { PATH: process.env.PATH ?? "", XDG_CONFIG_HOME: TEST_CONFIG_HOME, ...env };
 }
 
 /** Children still running; killed by stopAll() and, as a last resort, when the test worker exits. */
@@ -38,16 +46,19 @@ function track(child: ChildProcess): void {
 }
 
 /**
- * Runs `node BIN ARGS…` to completion and returns its exit code and output. A run that outlives `timeoutMs` is
- * killed and rejected with its output so far, so a hung CLI fails its test with something to read.
+ * Runs `node BIN ARGS…` to completion and returns its exit code and output; `input` is piped to its stdin (which
+ * is otherwise closed). A run that outlives `timeoutMs` is killed and rejected with its output so far, so a hung
+ * CLI fails its test with something to read.
  */
 export function runCli(
   bin: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const stdin = options.input === undefined ? "ignore" : "pipe";
+  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: [stdin, "pipe", "pipe"] });
   track(child);
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -73,6 +84,8 @@ export function runCli(
 export interface RunningLlmux {
   /** The URL from the "llmux listening on" log line. */
   url: string;
+  /** The admin port's URL (the "llmux admin API listening on" line), when started with `adminPort`. */
+  adminUrl: string | undefined;
   /** Every stdout line so far (the JSON log). */
   logs: string[];
   /** Everything written to stderr so far. */
@@ -82,11 +95,23 @@ export interface RunningLlmux {
 }
 
 /**
- * Starts `node dist/cli/llmux.js start ARGS…` and resolves once it logs "llmux listening on"; rejects with its
- * exit code and stderr if it exits first, and kills it if it is not listening within 10 s.
+ * Starts `node dist/cli/llmux.js start ARGS…` and resolves once it logs "llmux listening on" (and, with
+ * `adminPort`, "llmux admin API listening on"); rejects with its exit code and stderr if it exits first, and
+ * kills it if it is not listening within 10 s.
+ *
+ * The admin port is off (ADMIN_PORT=0) unless `adminPort` is set, so parallel test files never compete for its
+ * default port; with `adminPort` it is a free port picked here (ADMIN_PORT has no "OS picks" value: 0 is off).
  */
-export function startLlmux(args: readonly string[], env: Record<string, string> = {}): Promise<RunningLlmux> {
-  const child = spawn(process.execPath, [LLMUX, "start", ...args], { cwd: ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+export async function startLlmux(args: readonly string[], env: Record<string, string> = {}, options: { adminPort?: boolean } = {}): Promise<RunningLlmux> {
+  const adminPort = options.adminPort ? String(await freePort()) : "0";
+  // Each gateway gets a fresh database, unless its config names one or the test passes DATABASE_URL: parallel
+  // test files must never share a store (nor write one into the repository beside examples/llmux.toml).
+  const configAt = args.indexOf("--config");
+  const configText = configAt >= 0 ? readFileSync(path.resolve(ROOT, args[configAt + 1]!), "utf8") : "";
+  if (env.DATABASE_URL === undefined && !/^\s*database\s*=/m.test(configText)) {
+    env = { ...env, DATABASE_URL: path.join(mkdtempSync(path.join(tmpdir(), "llmux-cli-db-")), "llmux.db") };
+  }
+  const child = spawn(process.execPath, [LLMUX, "start", ...args], { cwd: ROOT, env: childEnv({ ADMIN_PORT: adminPort, ...env }), stdio: ["ignore", "pipe", "pipe"] });
   track(child);
   const logs: string[] = [];
   let stderr = "";
@@ -109,15 +134,18 @@ export function startLlmux(args: readonly string[], env: Record<string, string> 
       }
       return exited;
     };
+    let url: string | undefined;
+    let adminUrl: string | undefined;
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop()!;
       for (const line of lines) {
         logs.push(line);
-        const url = listeningUrl(line);
-        if (url !== undefined) {
+        url ??= loggedUrl(line, "llmux listening on", "url");
+        adminUrl ??= loggedUrl(line, "llmux admin API listening on", "adminUrl");
+        if (url !== undefined && (adminUrl !== undefined || !options.adminPort)) {
           clearTimeout(timer);
-          resolve({ url, logs, stderr: () => stderr, stop });
+          resolve({ url, adminUrl, logs, stderr: () => stderr, stop });
         }
       }
     });
@@ -128,11 +156,12 @@ export function startLlmux(args: readonly string[], env: Record<string, string> 
   });
 }
 
-/** The `url` of the "llmux listening on" log line, or undefined for any other line. */
-function listeningUrl(line: string): string | undefined {
-  if (!line.includes("llmux listening on")) return undefined;
-  const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-  return typeof entry.msg === "string" && entry.msg.startsWith("llmux listening on") && typeof entry.url === "string" ? entry.url : undefined;
+/** The URL in field `field` of a JSON log line whose message starts with `message`, or undefined for any other line. */
+function loggedUrl(line: string, message: string, field: string): string | undefined {
+  if (!line.includes(message)) return undefined;
+  const entry = JSON.parse(line) as Record<string, unknown>;
+  const value = entry[field];
+  return typeof entry.msg === "string" && entry.msg.startsWith(message) && typeof value === "string" ? value : undefined;
 }
 
 /** Kills every child still running (SIGKILL); call it in afterEach/afterAll so no process outlives its test. */

@@ -80,6 +80,8 @@ describe("GET /metrics", () => {
     metrics.request({
       requestId: "req_abc",
       at: 0,
+      keyId: undefined,
+      userId: undefined,
       principal: "alice-laptop",
       clientDialect: "anthropic",
       operation: "chat",

@@ -213,7 +213,8 @@ describe("SIGTERM with live streams (llmux start)", () => {
     const { code, afterMs } = await exited;
     expect(code).toBe(0);
     expect(afterMs).toBeLessThan(DRAIN_S * 1000 + GRACE_MS);
-    expect(gateway.stderr()).toBe("");
+    // The only thing on stderr: the first start's one-time super admin password (an empty database).
+    expect(gateway.stderr()).toMatch(/^llmux: created the first super admin 'admin' with password \S+\n {7}It is shown only now[^\n]*\n$/);
 
     const rows = await readRows(database);
     const expected = [

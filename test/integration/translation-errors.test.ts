@@ -215,6 +215,8 @@ const BEFORE_FIRST_BYTE: Array<[string, UpstreamDialect, Expected]> = [
     {
       status: 503,
       anthropicStatus: 529,
+      // The backend cools down for the base 5 s, and the client is told when to come back.
+      retryAfter: "5",
       openai: { message: "the upstream provider is overloaded", type: "server_error", code: "overloaded" },
       anthropic: { type: "overloaded_error", message: "the upstream provider is overloaded" },
     },
@@ -225,6 +227,7 @@ const BEFORE_FIRST_BYTE: Array<[string, UpstreamDialect, Expected]> = [
     {
       status: 503,
       anthropicStatus: 529,
+      retryAfter: "5",
       openai: { message: "upstream is overloaded", type: "server_error", code: "overloaded" },
       anthropic: { type: "overloaded_error", message: "upstream is overloaded" },
     },

@@ -108,6 +108,7 @@ export function createMockProvider(config: ProviderConfig, deps: MockProviderDep
       return true;
     },
 
+    redact: (text) => text,
     async close(): Promise<void> {},
   };
 }

@@ -5,7 +5,9 @@ import { noCandidateError } from "../../route/no-candidate.js";
 import type { Selection } from "../../route/select.js";
 import type { Dialect, Exchange } from "../../translate/exchange/exchange.js";
 import type { Requirements } from "../../translate/requirements.js";
+import type { Principal } from "../admin/authenticator.js";
 import type { RouteServiceImpl } from "../route/route-service.js";
+import type { KeyLimiter } from "./key-limits.js";
 
 /** A committed answer: a JSON body, or a stream whose first frames are already validated. */
 export type ChatResult = DispatchResult;
@@ -17,6 +19,8 @@ export interface RouteTrace extends DispatchTrace {
 
 /** One chat request from the facade, already validated and in the client's dialect. */
 export interface ChatCall {
+  /** Who sent it; API keys carry limits that are enforced before routing. */
+  principal?: Principal;
   requirements: Requirements;
   stream: boolean;
   operation: "chat" | "count_tokens";
@@ -56,6 +60,7 @@ export interface GatewayService {
 }
 
 export interface GatewayServiceDeps {
+  keyLimits: KeyLimiter;
   route: RouteServiceImpl;
   dispatcher: Dispatcher;
   state: BackendState;
@@ -68,6 +73,8 @@ export interface GatewayServiceDeps {
 export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
   return {
     async chat(call) {
+      const refused = deps.keyLimits.admit(call.principal, call.requirements.model);
+      if (refused) throw refused;
       const selection = deps.route.select(call.requirements);
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
@@ -77,6 +84,8 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       );
     },
     async countTokens(call) {
+      const refused = deps.keyLimits.admit(call.principal, call.requirements.model);
+      if (refused) throw refused;
       const selection = deps.route.select(call.requirements);
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());

@@ -25,6 +25,7 @@ const SKIP_REASONS: Readonly<Record<SelectSkipReason, SkipReason>> = {
   model_pattern_mismatch: SkipReason.MODEL_PATTERN_MISMATCH,
   cooling_down: SkipReason.COOLING_DOWN,
   rate_window_full: SkipReason.RATE_WINDOW_FULL,
+  unhealthy: SkipReason.UNHEALTHY,
 };
 
 /** Whether selection may use a backend now, and if not, why (the names `/healthz` shows). */

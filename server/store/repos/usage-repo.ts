@@ -38,37 +38,55 @@ export async function queryUsage(db: Kysely<Database>, query: UsageRange & { bac
 }
 
 /** What a usage summary is grouped by. */
-export type UsageGroupBy = "backend" | "model" | "principal";
+export type UsageGroupBy = "backend" | "model" | "principal" | "key_id" | "user_id";
+
+/** Restricts a usage summary to some rows; every field present must match. */
+export interface UsageFilter {
+  backend?: string;
+  keyId?: string;
+  /** A user id, or null for rows without one (configuration tokens, auth off). */
+  userId?: string | null;
+  principal?: string;
+}
 
 /** One group of a usage summary. */
 export interface UsageSummary {
-  /** The backend, model or principal; null for requests that had none (no backend tried, auth off). */
+  /** The group's value; null for requests that had none (no backend tried, auth off, not an API key). */
   key: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
+  /** Requests whose outcome was not `ok`. */
+  errors: number;
 }
 
 /**
- * Request and token totals in a range, one entry per distinct `groupBy` value. Sorted with the null key first
- * and then by key in code-unit order, the same on both dialects (their collations and NULL ordering differ).
+ * Request, token and error totals in a range, one entry per distinct `groupBy` value, optionally filtered.
+ * Sorted with the null key first and then by key in code-unit order, the same on both dialects (their
+ * collations and NULL ordering differ).
  */
 export async function summarizeUsage(
   db: Kysely<Database>,
-  query: UsageRange & { groupBy: UsageGroupBy },
+  query: UsageRange & { groupBy: UsageGroupBy; filter?: UsageFilter },
 ): Promise<UsageSummary[]> {
-  const rows = await db
+  const filter = query.filter ?? {};
+  let select = db
     .selectFrom("usage")
     .select((eb) => [
       eb.ref(query.groupBy).as("key"),
       eb.fn.countAll().as("requests"),
       eb.fn.sum("input_tokens").as("input_tokens"),
       eb.fn.sum("output_tokens").as("output_tokens"),
+      eb.fn.sum(eb.case().when("outcome", "=", "ok").then(0).else(1).end()).as("errors"),
     ])
     .where("at", ">=", query.from)
-    .where("at", "<", query.to)
-    .groupBy(query.groupBy)
-    .execute();
+    .where("at", "<", query.to);
+  if (filter.backend !== undefined) select = select.where("backend", "=", filter.backend);
+  if (filter.keyId !== undefined) select = select.where("key_id", "=", filter.keyId);
+  if (filter.userId === null) select = select.where("user_id", "is", null);
+  else if (filter.userId !== undefined) select = select.where("user_id", "=", filter.userId);
+  if (filter.principal !== undefined) select = select.where("principal", "=", filter.principal);
+  const rows = await select.groupBy(query.groupBy).execute();
   // count() and sum() are int8 on PostgreSQL, parsed to number by the pool; Number() narrows kysely's wide type.
   return rows
     .map((row) => ({
@@ -76,6 +94,7 @@ export async function summarizeUsage(
       requests: Number(row.requests),
       inputTokens: Number(row.input_tokens),
       outputTokens: Number(row.output_tokens),
+      errors: Number(row.errors),
     }))
     .sort((a, b) => (a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1));
 }

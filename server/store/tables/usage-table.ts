@@ -25,6 +25,10 @@ export interface UsageTable {
   at: number;
   /** The authenticated caller, or null when auth is off. */
   principal: string | null;
+  /** The API key that authenticated the request; null for other credentials. */
+  key_id: string | null;
+  /** The user the credential belongs to (a JWT's user, an API key's owner); null for configuration tokens. */
+  user_id: string | null;
   /** The wire dialect the client spoke (`openai`, `anthropic`, …). */
   client_dialect: string;
   /** The model the client asked for, before alias resolution. */

@@ -22,8 +22,6 @@ describe("anthropicResponseToCanonical (testdata/response-to-canonical)", () => 
     ["an array", [MESSAGE]],
     ["an error body", { type: "error", error: { type: "api_error", message: "boom" } }],
     ["content not an array", { ...MESSAGE, content: "hi" }],
-    ["usage missing", { ...MESSAGE, usage: undefined }],
-    ["usage without output_tokens", { ...MESSAGE, usage: { input_tokens: 1 } }],
     ["id missing", { ...MESSAGE, id: undefined }],
     ["a block that is not an object", { ...MESSAGE, content: ["hi"] }],
     ["text block without text", { ...MESSAGE, content: [{ type: "text" }] }],
@@ -40,6 +38,16 @@ describe("anthropicResponseToCanonical (testdata/response-to-canonical)", () => 
     })();
     expect(err).toBeInstanceOf(LlmuxError);
     expect(err).toMatchObject({ reason: Reason.UPSTREAM_FAILED, rawMessage: "upstream returned an invalid response" });
+  });
+
+  it.each([
+    ["missing", { ...MESSAGE, usage: undefined }, { inputTokens: 0, outputTokens: 0 }],
+    ["without output_tokens", { ...MESSAGE, usage: { input_tokens: 1 } }, { inputTokens: 1, outputTokens: 0 }],
+    ["of the wrong type", { ...MESSAGE, usage: "lots" }, { inputTokens: 0, outputTokens: 0 }],
+  ])("reads usage %s as unknown (zero), keeping the content (F24)", (_name, body, usage) => {
+    const response = anthropicResponseToCanonical(body);
+    expect(response.usage).toMatchObject({ ...usage, cacheReadTokens: 0, cacheCreationTokens: 0 });
+    expect(response.content).toEqual(anthropicResponseToCanonical(MESSAGE).content);
   });
 
   it("reads an unknown stop_reason as end_turn and a missing model as empty", () => {

@@ -58,12 +58,12 @@ function thinkingFirst<T extends { type: string }>(blocks: T[]): T[] {
  * upstream issued them. Usage includes the cache counters.
  *
  * @throws LlmuxError UPSTREAM_FAILED "upstream returned an invalid response" when the body is not a Message
- *   (no id, content array or usage counts, or a malformed text/thinking/tool_use block).
+ *   (no content array, or a malformed text/thinking/tool_use block). Missing usage counts read as 0.
  */
 export function anthropicResponseToCanonical(body: unknown): CanonicalResponse {
-  if (!isObject(body) || !Array.isArray(body["content"]) || !isObject(body["usage"])) invalid();
-  const usage = body["usage"];
-  if (typeof usage["input_tokens"] !== "number" || typeof usage["output_tokens"] !== "number") invalid();
+  if (!isObject(body) || !Array.isArray(body["content"])) invalid();
+  // Usage that is missing or malformed is treated as unknown (zero), not as a broken answer: the content is fine.
+  const usage = isObject(body["usage"]) ? body["usage"] : {};
   const stopSequence = body["stop_sequence"];
   const content: ResponseBlock[] = [];
   for (const block of body["content"]) {

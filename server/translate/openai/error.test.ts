@@ -22,7 +22,9 @@ describe("openaiUpstreamError", () => {
     [401, oai("Incorrect API key provided: sk-proj-ab***yz.", "invalid_request_error", "invalid_api_key"), "UPSTREAM_AUTH", "the upstream provider rejected llmux's credentials (HTTP 401)", "invalid_request_error"],
     [403, oai("Country not supported", "permission_denied"), "UPSTREAM_AUTH", "the upstream provider rejected llmux's credentials (HTTP 403)", "permission_denied"],
     [429, oai("Rate limit reached for gpt-4o in organization org-123 on tokens per min.", "tokens", "rate_limit_exceeded"), "RATE_LIMITED", "the upstream provider's rate limit was exceeded", "tokens"],
-    [429, oai("You exceeded your current quota.", "insufficient_quota", "insufficient_quota"), "UPSTREAM_AUTH", "the upstream provider rejected llmux's credentials (HTTP 429)", "insufficient_quota"],
+    // An exhausted quota is a rate limit for the client (never its account details); upstreamType marks it for the
+    // dispatcher's hour-long cooldown.
+    [429, oai("You exceeded your current quota.", "insufficient_quota", "insufficient_quota"), "RATE_LIMITED", "the upstream provider's rate limit was exceeded", "insufficient_quota"],
     [500, oai("The server had an error while processing your request.", "server_error"), "UPSTREAM_FAILED", "the upstream provider failed (HTTP 500)", "server_error"],
     [502, HTML, "UPSTREAM_FAILED", "the upstream provider failed (HTTP 502)", undefined],
     [503, oai("Service unavailable", "server_error"), "UPSTREAM_OVERLOADED", "the upstream provider is overloaded", "server_error"],

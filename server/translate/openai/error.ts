@@ -91,8 +91,9 @@ function reasonForStatus(status: number, info: UpstreamErrorInfo | undefined): R
     case 403:
       return Reason.UPSTREAM_AUTH;
     case 429:
-      // OpenAI answers an exhausted balance with 429 insufficient_quota: retrying will not help, another backend may.
-      return info?.code === "insufficient_quota" ? Reason.UPSTREAM_AUTH : Reason.RATE_LIMITED;
+      // An exhausted balance (429 insufficient_quota) is a rate limit for the client, and a long cooldown for the
+      // backend (the dispatcher reads upstreamType "insufficient_quota").
+      return Reason.RATE_LIMITED;
     case 408:
     case 504:
       return Reason.UPSTREAM_TIMEOUT;
@@ -119,7 +120,7 @@ const REASON_BY_TYPE: Readonly<Record<string, Reason>> = {
   tokens: Reason.RATE_LIMITED,
   rate_limit_exceeded: Reason.RATE_LIMITED,
   rate_limit_error: Reason.RATE_LIMITED,
-  insufficient_quota: Reason.UPSTREAM_AUTH,
+  insufficient_quota: Reason.RATE_LIMITED,
   authentication_error: Reason.UPSTREAM_AUTH,
   permission_error: Reason.UPSTREAM_AUTH,
   overloaded_error: Reason.UPSTREAM_OVERLOADED,
@@ -137,7 +138,7 @@ function build(reason: Reason, status: number | undefined, info: UpstreamErrorIn
       : genericMessage(reason, status);
   return llmuxError(reason, message, {
     ...(status !== undefined && { upstreamStatus: status }),
-    ...(info?.type !== undefined && { upstreamType: info.type }),
+    ...(info?.code === "insufficient_quota" ? { upstreamType: "insufficient_quota" } : info?.type !== undefined && { upstreamType: info.type }),
     // The upstream's own words go to the log only, when they were not passed to the client.
     ...(upstreamMessage !== undefined && message !== upstreamMessage && { cause: upstreamMessage.slice(0, MAX_UPSTREAM_MESSAGE) }),
   });
