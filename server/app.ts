@@ -102,7 +102,11 @@ export const REDACT_PATHS = [
 
 /** Creates the logger llmux uses: structured JSON, secrets redacted. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } }, destination);
+  // Asynchronous writes to stdout: a request never waits for its log line (pino flushes what is pending at exit).
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 /** The database location: the option, the config's `database` / `DATABASE_URL`, else `llmux.db` beside the config file. */

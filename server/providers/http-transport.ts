@@ -37,16 +37,21 @@ export interface HttpTransport {
 export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts): HttpTransport {
   const url = new URL(baseUrl);
   const basePath = url.pathname.replace(/\/+$/, "");
-  const pool = new Pool(url.origin, {
+  const options = {
     connect: { timeout: timeouts.connectMs },
     connectTimeout: timeouts.connectMs,
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.idleMs,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: 256,
     pipelining: 1,
-  });
+  };
+  // No cap on upstream connections: every client request in flight needs its own (a thousand concurrent streams
+  // must not queue behind each other); the clients' own concurrency is the bound.
+  const pool = new Pool(url.origin, { ...options, connections: null });
+  // Health probes use their own small pool, so a pool busy with long streams cannot starve them into a false
+  // "unhealthy".
+  const probes = new Pool(url.origin, { ...options, connections: 2 });
   return {
     async post(path, headers, body, signal) {
       try {
@@ -64,14 +69,16 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
     },
     async get(path, headers, signal) {
       try {
-        const res = await pool.request({ method: "GET", path: basePath + path, headers, signal });
+        const res = await probes.request({ method: "GET", path: basePath + path, headers, signal });
         await res.body.dump({ signal, limit: GET_BODY_LIMIT_BYTES });
         return res.statusCode;
       } catch (err) {
         throw transportError(err, url.host, signal);
       }
     },
-    close: () => pool.close(),
+    close: async () => {
+      await Promise.all([pool.close(), probes.close()]);
+    },
   };
 }
 

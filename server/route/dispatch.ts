@@ -185,6 +185,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} returned an invalid response`, { cause });
         }
         const { body, usage } = exchange.response(text, json, backend);
+        // The body was read to the end: nothing is left to abort.
+        committed = true;
+        release();
         const latencyMs = now() - started;
         state.recordSuccess(backend, latencyMs);
         telemetry.attempt({ backend, outcome: "ok", status: res.status, latencyMs, retry });
