@@ -45,6 +45,7 @@ export const REASONS: Readonly<Record<Reason, ReasonSpec>> = {
   [Reason.INTERNAL]: spec(Code.Internal, 500, "server_error", null, "api_error"),
   [Reason.UNSUPPORTED_MEDIA_TYPE]: spec(Code.InvalidArgument, 415, "invalid_request_error", "unsupported_media_type", "invalid_request_error", 415),
   [Reason.NOT_FOUND]: spec(Code.NotFound, 404, "invalid_request_error", "not_found", "not_found_error"),
+  [Reason.UPSTREAM_INVALID_RESPONSE]: spec(Code.Unavailable, 502, "server_error", "upstream_invalid_response", "api_error"),
 };
 
 /** The reason a Connect code stands for, for errors that did not start as an LlmuxError. */

@@ -182,9 +182,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         try {
           json = JSON.parse(text);
         } catch (cause) {
-          throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} returned an invalid response`, { cause });
+          throw llmuxError(Reason.UPSTREAM_INVALID_RESPONSE, `${backend.name} returned an invalid response`, { cause, upstreamStatus: res.status });
         }
-        const { body, usage } = exchange.response(text, json, backend);
+        let answer: { body: string; usage: Usage | undefined };
+        try {
+          answer = exchange.response(text, json, backend);
+        } catch (cause) {
+          throw llmuxError(Reason.UPSTREAM_INVALID_RESPONSE, `${backend.name} returned an invalid response`, { cause, upstreamStatus: res.status });
+        }
+        const { body, usage } = answer;
         // The body was read to the end: nothing is left to abort.
         committed = true;
         release();
@@ -225,8 +231,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const iterator = body[Symbol.asyncIterator]();
     let first = "";
     let ended = false;
-    // Point of no return: nothing is committed until the upstream's first valid event has been translated.
-    while (first === "") {
+    // Point of no return: nothing is committed until the upstream has sent content (not only a preamble such as
+    // a role chunk or message_start), so a stream that breaks before its first content still fails over.
+    while (!translator.contentSeen()) {
       const next = await iterator.next();
       if (next.done) {
         for (const event of parser.end()) first += translator.push(event);
@@ -307,6 +314,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const attempts = Math.min(candidates.length, deps.maxRetries + 1);
       const leave = deps.budget.enter();
       let lastError: LlmuxError | undefined;
+      let invalidAnswers = 0;
       const tried: BackendConfig[] = [];
       try {
         for (let i = 0; i < attempts; i++) {
@@ -354,6 +362,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             fail(backend, error, latencyMs);
             lastError = error;
             if (now() >= deadline) break;
+            // A backend that answers garbage may share the fault with its siblings (a broken deployment): one
+            // failover for it, not the whole candidate list.
+            if (error.reason === Reason.UPSTREAM_INVALID_RESPONSE && ++invalidAnswers > 1) break;
           } finally {
             releaseRetry?.();
           }
@@ -379,6 +390,7 @@ function isRetryable(err: LlmuxError): boolean {
     case Reason.UPSTREAM_OVERLOADED:
     case Reason.UPSTREAM_AUTH:
     case Reason.RATE_LIMITED:
+    case Reason.UPSTREAM_INVALID_RESPONSE:
       return true;
     case Reason.MODEL_NOT_FOUND:
       // The backend does not have the model it is configured for: a configuration fault on that backend.

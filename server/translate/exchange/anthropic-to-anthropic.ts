@@ -53,8 +53,12 @@ export function createAnthropicCountTokensPassthrough(body: Record<string, unkno
   };
 }
 
+/** Anthropic events that carry content; message_start and ping are only the preamble. */
+const CONTENT_EVENTS = new Set(["content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
+
 function createPassthroughStream(): StreamTranslator {
   let done = false;
+  let content = false;
   let usage: Usage | undefined;
   return {
     push(event) {
@@ -70,6 +74,7 @@ function createPassthroughStream(): StreamTranslator {
       if (type === "message_start" && isObject(data.message)) usage = usageFromAnthropic(data.message.usage, ZERO_USAGE);
       else if (type === "message_delta") usage = usageFromAnthropic(data.usage, usage ?? ZERO_USAGE);
       else if (type === "message_stop") done = true;
+      if (!content && typeof type === "string" && CONTENT_EVENTS.has(type)) content = true;
       return `event: ${event.event ?? String(type)}\ndata: ${event.data}\n\n`;
     },
     end() {
@@ -78,5 +83,6 @@ function createPassthroughStream(): StreamTranslator {
     },
     error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err))}\n\n`,
     usage: () => usage,
+    contentSeen: () => content,
   };
 }

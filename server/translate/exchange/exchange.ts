@@ -18,6 +18,12 @@ export interface StreamTranslator {
   error(err: LlmuxError): string;
   /** Usage reported so far (cumulative), if any. */
   usage(): Usage | undefined;
+  /**
+   * True once the upstream sent content (text, a tool call, thinking, a stop reason), not only a preamble such as
+   * OpenAI's role chunk or Anthropic's message_start: the point of no return is the first content, so a stream
+   * that breaks before it can still fail over.
+   */
+  contentSeen(): boolean;
 }
 
 /**
@@ -62,10 +68,12 @@ export interface StreamEncoder {
  */
 export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder): StreamTranslator {
   let usage: Usage | undefined;
+  let content = false;
   const encode = (events: ChatEvent[]) => {
     let out = "";
     for (const event of events) {
       if (event.type === "start" || event.type === "finish") usage = event.usage;
+      if (event.type !== "start") content = true;
       out += encoder.encode(event);
     }
     return out;
@@ -75,5 +83,6 @@ export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder):
     end: () => encode(decoder.end()),
     error: (err) => encoder.error(err),
     usage: () => usage,
+    contentSeen: () => content,
   };
 }

@@ -53,8 +53,28 @@ export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
   };
 }
 
+/** True when a chunk carries more than the opening role: text, a tool call, reasoning, a stop reason or usage. */
+function carriesContent(chunk: Record<string, unknown>): boolean {
+  if (isObject(chunk.usage)) return true;
+  const choices = chunk.choices;
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) {
+    if (!isObject(choice)) continue;
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) return true;
+    const delta = choice.delta;
+    if (!isObject(delta)) continue;
+    for (const key in delta) {
+      if (key === "role") continue;
+      const value = delta[key];
+      if (value !== null && value !== undefined && value !== "") return true;
+    }
+  }
+  return false;
+}
+
 function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamFixer | undefined): StreamTranslator {
   let done = false;
+  let content = false;
   let usage: Usage | undefined;
 
   /** One upstream chunk as the client should see it ("" to withhold it). */
@@ -76,6 +96,7 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
       const data = event.data;
       if (data === "[DONE]") {
         done = true;
+        content = true;
         let out = "";
         if (fixer) for (const chunk of fixer.end()) out += frame(chunk, undefined);
         return `${out}data: [DONE]\n\n`;
@@ -88,6 +109,7 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
       }
       if (!isObject(chunk)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
       if (chunk.error !== undefined && chunk.error !== null) throw openaiErrorFromBody(chunk);
+      if (!content && carriesContent(chunk)) content = true;
       if (!fixer) return frame(chunk, data);
       let out = "";
       for (const fixed of fixer.push(chunk)) out += frame(fixed, undefined);
@@ -99,5 +121,6 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
     },
     error: (err) => `data: ${JSON.stringify(openaiErrorBody(err))}\n\n`,
     usage: () => usage,
+    contentSeen: () => content,
   };
 }
