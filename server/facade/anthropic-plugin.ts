@@ -67,7 +67,12 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       requirements,
       stream: false,
       operation: "count_tokens",
-      exchangeFor: () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>),
+      // Anthropic backends count it themselves; for others the request is translated so a server tokenizer
+      // (vLLM's /tokenize) can count the messages it would really see.
+      exchangeFor: (dialect) =>
+        dialect === "anthropic"
+          ? createAnthropicCountTokensPassthrough(raw as Record<string, unknown>)
+          : createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(deps.now() / 1000) }),
       headers: forwardedHeaders(request),
       principal: request.principal,
       signal: clientGone(reply),

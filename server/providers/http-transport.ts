@@ -26,6 +26,8 @@ export interface HttpTransport {
    * upstream sends here can reach a log or a client. Rejects like `post` when no complete answer arrives.
    */
   get(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<number>;
+  /** A small JSON POST to a path at the origin's root (not under the base path), on the side pool; status and body. */
+  postAtRoot(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,15 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
         const res = await probes.request({ method: "GET", path: basePath + path, headers, signal });
         await res.body.dump({ signal, limit: GET_BODY_LIMIT_BYTES });
         return res.statusCode;
+      } catch (err) {
+        throw transportError(err, url.host, signal);
+      }
+    },
+    async postAtRoot(path, headers, body, signal) {
+      try {
+        const res = await probes.request({ method: "POST", path, headers, body, signal });
+        const text = await res.body.text();
+        return { status: res.statusCode, text: text.length > GET_BODY_LIMIT_BYTES ? "" : text };
       } catch (err) {
         throw transportError(err, url.host, signal);
       }

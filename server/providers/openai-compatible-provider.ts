@@ -32,6 +32,19 @@ export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts:
       if (auth) headers.authorization = auth;
       return probeSucceeded(transport.get("/models", headers, signal));
     },
+    async tokenize(body, signal) {
+      // vLLM serves /tokenize at the server's root; other OpenAI-compatible servers answer 404.
+      const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "llmux" };
+      if (auth) headers.authorization = auth;
+      try {
+        const res = await transport.postAtRoot("/tokenize", headers, JSON.stringify({ model: body.model, messages: body.messages }), signal);
+        if (res.status !== 200) return undefined;
+        const count = (JSON.parse(res.text) as { count?: unknown }).count;
+        return typeof count === "number" && Number.isInteger(count) && count >= 0 ? count : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     redact: (text) => (config.apiKey ? text.split(config.apiKey).join("[redacted]") : text),
     close: () => transport.close(),
   };

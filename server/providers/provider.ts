@@ -38,6 +38,11 @@ export interface ProviderAdapter {
    * followed), a transport failure or an abort. Never rejects, never retries.
    */
   probe(signal: AbortSignal): Promise<boolean>;
+  /**
+   * Exact prompt tokens from the server's own tokenizer, where it has one (vLLM's `POST /tokenize`); undefined
+   * when the server has none or the call fails. Never a completion: it costs nothing.
+   */
+  tokenize?(body: Record<string, unknown>, signal: AbortSignal): Promise<number | undefined>;
   /** Replaces this provider's credential wherever it appears in `text` (an upstream may quote the key back). */
   redact(text: string): string;
   /** Releases pooled connections. */

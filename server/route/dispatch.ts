@@ -96,6 +96,8 @@ export interface Dispatcher {
    * are limited by `maxRetries`, the request deadline and the shared retry budget.
    */
   dispatch(call: DispatchCall, candidates: readonly BackendConfig[]): Promise<DispatchResult>;
+  /** Exact prompt tokens from a backend's server tokenizer (vLLM), or undefined; bounded to two seconds. */
+  tokenize(backend: BackendConfig, body: Record<string, unknown>, signal: AbortSignal): Promise<number | undefined>;
 }
 
 /** An abort reason that says the deadline, not the client, ended the attempt. */
@@ -309,6 +311,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   return {
+    async tokenize(backend, body, signal) {
+      const provider = providers.get(backend.provider);
+      if (!provider?.tokenize) return undefined;
+      return provider.tokenize(body, AbortSignal.any([signal, AbortSignal.timeout(2_000)]));
+    },
     async dispatch(call, candidates) {
       const deadline = now() + deps.requestTimeoutMs;
       const attempts = Math.min(candidates.length, deps.maxRetries + 1);

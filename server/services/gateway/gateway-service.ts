@@ -50,8 +50,8 @@ export interface GatewayService {
   chat(call: ChatCall): Promise<ChatResult>;
   /**
    * Anthropic `count_tokens`: forwarded when the backend selection picks first is an Anthropic one (failing over
-   * among Anthropic candidates only); otherwise answered locally: exactly when the backend's model has a public
-   * tokenizer, else with the estimate selection uses (the same counter feeds both).
+   * among Anthropic candidates only); otherwise counted exactly when the backend's model has a public tokenizer
+   * (the same counter feeds selection) or its server has one (vLLM's `/tokenize`), else estimated.
    */
   countTokens(call: ChatCall): Promise<ChatResult>;
   /** Client-visible model names: each backend's model and alias, first occurrence wins, in configuration order. */
@@ -92,7 +92,12 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       const kindOf = (backend: BackendConfig) => deps.providers().get(backend.provider)?.kind;
       const first = selection.candidates[0]!;
       if (kindOf(first) !== "anthropic") {
-        const tokens = call.requirements.exactPromptTokens?.(first.model) ?? call.requirements.promptTokens;
+        // Exact where a tokenizer is known (tiktoken encodings, then the server's own, as vLLM's /tokenize), else
+        // the documented estimate.
+        const tokens =
+          call.requirements.exactPromptTokens?.(first.model) ??
+          (await deps.dispatcher.tokenize(first, call.exchangeFor("openai").upstreamBody(first), call.signal)) ??
+          call.requirements.promptTokens;
         return { kind: "json", backend: first, body: JSON.stringify({ input_tokens: tokens }), usage: undefined };
       }
       return deps.dispatcher.dispatch(
