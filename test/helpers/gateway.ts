@@ -8,6 +8,8 @@ export interface TestGateway {
   url: string;
   config: Config;
   logs: string[];
+  /** The super admin created on the fresh database, with its one-time password. */
+  admin: { username: string; password: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -30,11 +32,18 @@ export async function startGateway(
     },
   });
   const logger = createLogger(options.verbose ? "debug" : "info", sink);
-  const app = await buildApp(config, { logger, now: options.now, verbose: options.verbose, database: options.database ?? ":memory:" });
+  let admin: TestGateway["admin"];
+  const app = await buildApp(config, {
+    logger,
+    now: options.now,
+    verbose: options.verbose,
+    database: options.database ?? ":memory:",
+    onFirstAdmin: (created) => (admin = { username: created.username, password: created.password }),
+  });
   await app.fastify.listen({ host: "127.0.0.1", port: 0 });
   const address = app.fastify.server.address();
   if (typeof address !== "object" || address === null) throw new Error("gateway did not bind");
-  return { url: `http://127.0.0.1:${address.port}`, config, logs, close: () => app.close() };
+  return { url: `http://127.0.0.1:${address.port}`, config, logs, admin, close: () => app.close() };
 }
 
 /** A port on 127.0.0.1 that refuses connections (bound, then released). */
