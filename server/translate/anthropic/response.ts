@@ -3,13 +3,11 @@ import { ZERO_USAGE, type CanonicalResponse, type EncodeContext } from "../canon
 import { ensureAnthropicToolId } from "../tool-ids.js";
 import { stopReasonFromAnthropic, usageFromAnthropic, usageToAnthropic } from "./usage.js";
 import type { AnthropicResponseBlock } from "./wire.js";
+import { isObject } from "../../lib/is-object.js";
 
 type Json = Record<string, unknown>;
 type ResponseBlock = CanonicalResponse["content"][number];
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function invalid(): never {
   throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");

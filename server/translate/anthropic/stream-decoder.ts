@@ -2,6 +2,7 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { ZERO_USAGE, type ChatEvent, type SseEvent, type StopReason, type Usage } from "../canonical.js";
 import { anthropicErrorFromBody } from "./error.js";
 import { stopReasonFromAnthropic, usageFromAnthropic } from "./usage.js";
+import { isObject } from "../../lib/is-object.js";
 
 type Json = Record<string, unknown>;
 
@@ -27,9 +28,6 @@ interface DecoderState {
   usage: Usage;
 }
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function invalidEvent(): never {
   throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event");

@@ -1,6 +1,7 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { findTooDeep } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
+import { isObject } from "../../lib/is-object.js";
 
 /** Longest accepted `model`; real names are far shorter, and the value ends up in logs and headers. */
 export const MAX_MODEL_LENGTH = 256;
@@ -34,9 +35,6 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function fail(param: string, detail: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, `${param}: ${detail}`, { param });

@@ -7,10 +7,8 @@ import { usageFromAnthropic } from "../anthropic/usage.js";
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
 import { applyKeyEdits } from "../key-edits.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
+import { isObject } from "../../lib/is-object.js";
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * Anthropic client → Anthropic backend: the body passes through untouched except for the backend's model and key

@@ -8,10 +8,8 @@ import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
 import { openaiUsageToCanonical } from "../openai/usage.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
+import { isObject } from "../../lib/is-object.js";
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Names of the function tools a request declares (what the GPT-OSS repair may turn content into). */
 export function declaredToolNames(tools: ReadonlyArray<Record<string, unknown>> | undefined): Set<string> {

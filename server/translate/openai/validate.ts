@@ -1,5 +1,6 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { findTooDeep } from "../../lib/json-measure.js";
+import { isObject } from "../../lib/is-object.js";
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
@@ -36,9 +37,6 @@ function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function checkOptionalNumber(body: Record<string, unknown>, key: string, min: number, max: number, integer: boolean): void {
   const value = body[key];
