@@ -1,8 +1,9 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startGateway, type TestGateway } from "../helpers/gateway.js";
-import { defaultMockScript, startMockUpstream, type MockUpstream } from "../helpers/mock-upstream.js";
+import type { TestGateway } from "../helpers/gateway.js";
+import { startTwoUpstreams, type TwoUpstreams } from "../helpers/two-upstreams.js";
+import type { MockUpstream } from "../helpers/mock-upstream.js";
 
 // Client tokens on every endpoint, count_tokens (forwarded to Anthropic, estimated for OpenAI backends) and the
 // model list, through both official SDKs.
@@ -12,49 +13,14 @@ const TOKEN = "client-token-endpoints";
 let oai: MockUpstream;
 let ant: MockUpstream;
 let gw: TestGateway;
-let clockOffset = 0;
 
+let upstreams: TwoUpstreams;
 beforeAll(async () => {
-  oai = await startMockUpstream();
-  ant = await startMockUpstream();
-  gw = await startGateway(
-    `
-[provider.oai]
-kind = "openai"
-base_url = "${oai.url}/v1"
-api_key = "sk-openai-provider-key-5"
-[provider.ant]
-kind = "anthropic"
-base_url = "${ant.url}"
-api_key = "sk-ant-provider-key-5"
-[[backend]]
-model = "oai:gpt-upstream"
-alias = "gpt-up"
-vision = true
-[[backend]]
-model = "ant:claude-upstream"
-alias = "claude-up"
-vision = true
-[tokens]
-tests = "${TOKEN}"
-`,
-    { now: () => Date.now() + clockOffset },
-  );
+  upstreams = await startTwoUpstreams({ token: TOKEN, openaiKey: "sk-openai-provider-key-5", anthropicKey: "sk-ant-provider-key-5" });
+  ({ oai, ant, gw } = upstreams);
 });
-
-afterAll(async () => {
-  await gw?.close();
-  await oai?.close();
-  await ant?.close();
-});
-
-beforeEach(() => {
-  clockOffset += 86_400_000;
-  for (const mock of [oai, ant]) {
-    mock.requests.length = 0;
-    mock.script(defaultMockScript);
-  }
-});
+afterAll(() => upstreams?.close());
+beforeEach(() => upstreams.reset());
 
 const chat = { model: "gpt-up", messages: [{ role: "user", content: "hi" }] };
 const messages = { max_tokens: 16, messages: [{ role: "user", content: "hi" }] };

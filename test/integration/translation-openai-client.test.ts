@@ -1,7 +1,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startGateway, type TestGateway } from "../helpers/gateway.js";
-import { defaultMockScript, startMockUpstream, type MockUpstream } from "../helpers/mock-upstream.js";
+import type { TestGateway } from "../helpers/gateway.js";
+import { startTwoUpstreams, type TwoUpstreams } from "../helpers/two-upstreams.js";
+import type { MockUpstream } from "../helpers/mock-upstream.js";
 
 // The official OpenAI SDK against llmux, routed to an Anthropic backend ("claude-up", translated through the
 // canonical hub) and to an OpenAI-compatible backend ("gpt-up", passed through). Every test asserts what the
@@ -20,50 +21,14 @@ type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 let oai: MockUpstream;
 let ant: MockUpstream;
 let gw: TestGateway;
-/** Advanced before each test so that a backend cooled down by one test is available to the next. */
-let clockOffset = 0;
 
+let upstreams: TwoUpstreams;
 beforeAll(async () => {
-  oai = await startMockUpstream();
-  ant = await startMockUpstream();
-  gw = await startGateway(
-    `
-[provider.oai]
-kind = "openai"
-base_url = "${oai.url}/v1"
-api_key = "${OPENAI_KEY}"
-[provider.ant]
-kind = "anthropic"
-base_url = "${ant.url}"
-api_key = "${ANTHROPIC_KEY}"
-[[backend]]
-model = "oai:gpt-upstream"
-alias = "gpt-up"
-vision = true
-[[backend]]
-model = "ant:claude-upstream"
-alias = "claude-up"
-vision = true
-[tokens]
-tests = "${TOKEN}"
-`,
-    { now: () => Date.now() + clockOffset },
-  );
+  upstreams = await startTwoUpstreams({ token: TOKEN, openaiKey: OPENAI_KEY, anthropicKey: ANTHROPIC_KEY, clockStepMs: 3_600_000 });
+  ({ oai, ant, gw } = upstreams);
 });
-
-afterAll(async () => {
-  await gw?.close();
-  await oai?.close();
-  await ant?.close();
-});
-
-beforeEach(() => {
-  clockOffset += 3_600_000;
-  for (const mock of [oai, ant]) {
-    mock.requests.length = 0;
-    mock.script(defaultMockScript);
-  }
-});
+afterAll(() => upstreams?.close());
+beforeEach(() => upstreams.reset());
 
 function openai(): OpenAI {
   return new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: TOKEN, maxRetries: 0 });

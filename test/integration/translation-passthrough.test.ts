@@ -1,8 +1,9 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startGateway, type TestGateway } from "../helpers/gateway.js";
-import { defaultMockScript, startMockUpstream, type MockUpstream, type RecordedRequest } from "../helpers/mock-upstream.js";
+import type { TestGateway } from "../helpers/gateway.js";
+import { startTwoUpstreams, type TwoUpstreams } from "../helpers/two-upstreams.js";
+import type { MockUpstream, RecordedRequest } from "../helpers/mock-upstream.js";
 
 // Same-dialect routes pass bytes through (only `model` changes), headers go only where they belong, and no
 // upstream ever sees the client's token: only the provider key, in that provider's own header.
@@ -15,48 +16,14 @@ const BETA = "claude-code-20250219,interleaved-thinking-2025-05-14,context-manag
 let oai: MockUpstream;
 let ant: MockUpstream;
 let gw: TestGateway;
-let clockOffset = 0;
 
+let upstreams: TwoUpstreams;
 beforeAll(async () => {
-  oai = await startMockUpstream();
-  ant = await startMockUpstream();
-  gw = await startGateway(
-    `
-[provider.oai]
-kind = "openai"
-base_url = "${oai.url}/v1"
-api_key = "${OPENAI_KEY}"
-[provider.ant]
-kind = "anthropic"
-base_url = "${ant.url}"
-api_key = "${ANTHROPIC_KEY}"
-[[backend]]
-model = "oai:gpt-upstream"
-alias = "gpt-up"
-vision = true
-[[backend]]
-model = "ant:claude-upstream"
-alias = "claude-up"
-[tokens]
-tests = "${TOKEN}"
-`,
-    { now: () => Date.now() + clockOffset },
-  );
+  upstreams = await startTwoUpstreams({ token: TOKEN, openaiKey: OPENAI_KEY, anthropicKey: ANTHROPIC_KEY, claudeVision: false });
+  ({ oai, ant, gw } = upstreams);
 });
-
-afterAll(async () => {
-  await gw?.close();
-  await oai?.close();
-  await ant?.close();
-});
-
-beforeEach(() => {
-  clockOffset += 86_400_000;
-  for (const mock of [oai, ant]) {
-    mock.requests.length = 0;
-    mock.script(defaultMockScript);
-  }
-});
+afterAll(() => upstreams?.close());
+beforeEach(() => upstreams.reset());
 
 /** The only request the mock received. */
 function only(mock: MockUpstream): RecordedRequest {
