@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import path from "node:path";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
@@ -218,6 +219,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const admin = { ...createAdminService({ db: store.db, jwt, authenticator, now }), ...createCatalogAdmin({ db: store.db, catalog, now }) };
   const authHttp = createAuthHttpHandlers({ admin, db: store.db, now });
   const shutdown = new AbortController();
+  // Every attempt in flight listens on it: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, shutdown.signal);
   let draining = false;
 
   const route = createRouteService({ backends, providers: () => catalog.providers(), state });
