@@ -3,14 +3,12 @@
 // translated scenarios their numbers are the transport ceiling (same body, passed through), not a translator.
 import { claudeCodeBody, CLAUDE_CODE_HEADERS } from "./claude-code-body.mjs";
 
-/** The client token llmux is configured with (`[tokens]`); every target receives it. */
-export const CLIENT_TOKEN = "llmux-bench-client-token-7f3a9c2e51d84b06";
-
-const OPENAI_HEADERS = { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${CLIENT_TOKEN}`, "user-agent": "OpenAI/JS 6.49.0" };
+// No credential here: the API key exists only once llmux runs, and the runner adds it to every scenario's headers
+// (`withApiKey`), for every target alike.
+const OPENAI_HEADERS = { "content-type": "application/json", accept: "application/json", "user-agent": "OpenAI/JS 6.49.0" };
 const ANTHROPIC_HEADERS = {
   "content-type": "application/json",
   accept: "application/json",
-  authorization: `Bearer ${CLIENT_TOKEN}`,
   "anthropic-version": "2023-06-01",
   "user-agent": "Anthropic/JS 1.12.0",
 };
@@ -47,7 +45,7 @@ const FAST = { chunks: 50, chunkDelayMs: 0, latencyMs: 0, framesPerWrite: 1 };
  * @property {"wrk" | "ttfb" | "streams"} kind  wrk: throughput and latency; ttfb: the undici probe alone;
  *   streams: many long streams at once.
  * @property {string} path
- * @property {Record<string, string>} headers
+ * @property {Record<string, string>} headers  Without the credential (see {@link withApiKey}).
  * @property {string} body
  * @property {boolean} stream
  * @property {"openai" | "anthropic"} dialect  The dialect of the answer every target gives (that of the path).
@@ -142,7 +140,7 @@ export const SCENARIOS = [
     title: "Claude Code request (85 KB, 24 tools) → OpenAI backend (translated), SSE, 32 connections",
     kind: "wrk",
     path: "/v1/messages?beta=true",
-    headers: { ...CLAUDE_CODE_HEADERS, authorization: `Bearer ${CLIENT_TOKEN}` },
+    headers: CLAUDE_CODE_HEADERS,
     body: claudeCodeBody(),
     stream: true,
     dialect: "anthropic",
@@ -177,3 +175,11 @@ export const SCENARIOS = [
     bar: undefined,
   },
 ];
+
+/**
+ * `scenario` with the API key in its headers as `Authorization: Bearer`: how the OpenAI SDK sends it, and the
+ * Anthropic SDK and Claude Code with an auth token (ANTHROPIC_AUTH_TOKEN); llmux takes it there or in `x-api-key`.
+ */
+export function withApiKey(scenario, apiKey) {
+  return { ...scenario, headers: { ...scenario.headers, authorization: `Bearer ${apiKey}` } };
+}
