@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import path from "node:path";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
@@ -19,6 +18,7 @@ import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
+import { Cancellation, type CancelSignal } from "./lib/cancellation.js";
 import { randomId } from "./lib/ids.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
 import { createCatalog } from "./catalog/catalog.js";
@@ -123,7 +123,7 @@ export function openStore(config: Config, override?: string): Promise<Store> {
   return createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+function abortableSleep(ms: number, signal: CancelSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
@@ -218,9 +218,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (firstAdmin) options.onFirstAdmin?.(firstAdmin);
   const admin = { ...createAdminService({ db: store.db, jwt, authenticator, now }), ...createCatalogAdmin({ db: store.db, catalog, now }) };
   const authHttp = createAuthHttpHandlers({ admin, db: store.db, now });
-  const shutdown = new AbortController();
-  // Every attempt in flight listens on it: thousands of listeners are expected, not a leak.
-  setMaxListeners(0, shutdown.signal);
+  // Every attempt in flight listens on it: a Cancellation holds thousands of listeners in a Set.
+  const shutdown = new Cancellation();
   let draining = false;
 
   const route = createRouteService({ backends, providers: () => catalog.providers(), state });
@@ -246,7 +245,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     requestTimeoutMs: server.requestTimeoutMs,
     firstByteTimeoutMs: server.timeouts.firstByteMs,
     streamTimeoutMs: server.timeouts.streamMs,
-    shutdown: shutdown.signal,
+    shutdown,
     sharedWindows,
   });
   const gateway = createGatewayService({
@@ -280,18 +279,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.setNotFoundHandler((request, reply) =>
     sendError(request, reply, llmuxError(Reason.NOT_FOUND, `no route for ${request.method} ${request.url.split("?")[0]}`)),
   );
-  fastify.addHook("onSend", async (request, reply) => {
-    reply.header("x-request-id", request.id);
-  });
-  // First: every request is followed to its end (log line, usage row), including those refused while draining.
+  // Requests log through the gateway's logger itself, not a child per request (a pino child costs more than the
+  // rest of the log line): the lines that concern a request carry its reqId explicitly.
+  fastify.setChildLoggerFactory((parent) => parent);
+  // First: every request is followed to its end (log line, usage row, x-request-id), including those refused while
+  // draining. Hooks on the hot path take a callback: an async hook costs a promise per request.
   const tracker = createRequestTracker({ telemetry, now });
   fastify.addHook("onRequest", tracker.hook);
-  fastify.addHook("onRequest", async (request, reply) => {
-    if (draining && !request.url.startsWith("/healthz") && !request.url.startsWith("/readyz")) {
-      reply.header("connection", "close");
-      await sendError(request, reply, llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; retry on another instance", { retryAfterMs: 1000 }));
-      return reply;
-    }
+  fastify.addHook("onRequest", (request, reply, done) => {
+    if (!draining || request.url.startsWith("/healthz") || request.url.startsWith("/readyz")) return done();
+    reply.header("connection", "close");
+    sendError(request, reply, llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; retry on another instance", { retryAfterMs: 1000 }));
   });
 
   if (server.cors.enabled) fastify.addHook("onRequest", createCorsHook(server.cors.origin));

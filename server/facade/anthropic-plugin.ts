@@ -9,7 +9,7 @@ import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-open
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import type { FacadeDeps } from "./openai-plugin.js";
 import { describeRequest } from "./describe-request.js";
-import { clientGone, sendResult } from "./stream-reply.js";
+import { sendResult } from "./stream-reply.js";
 
 /** The Anthropic headers forwarded to Anthropic backends byte for byte (and to no one else). */
 function forwardedHeaders(request: FastifyRequest): Record<string, string> {
@@ -51,7 +51,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       exchangeFor: anthropicExchanges(body, deps.now),
       headers: forwardedHeaders(request),
       principal: request.principal,
-      signal: clientGone(reply),
+      signal: ctx.cancel,
       trace: ctx.trace,
     });
     return sendResult(reply, result, ctx);
@@ -75,7 +75,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
           : createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(deps.now() / 1000) }),
       headers: forwardedHeaders(request),
       principal: request.principal,
-      signal: clientGone(reply),
+      signal: ctx.cancel,
       trace: ctx.trace,
     });
     return sendResult(reply, result, ctx);

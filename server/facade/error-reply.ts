@@ -40,7 +40,7 @@ export function fromFastifyError(err: unknown): LlmuxError {
 /** Sends an error in the request's dialect. 5xx causes go to the log, never to the client. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const error = fromFastifyError(err);
-  if (error.reason === Reason.INTERNAL) request.log.error({ err: error.cause ?? error }, "internal error");
+  if (error.reason === Reason.INTERNAL) request.log.error({ reqId: request.id, err: error.cause ?? error }, "internal error");
   const rendered = dialectOf(request) === "anthropic" ? renderAnthropicError(error) : renderOpenAIError(error);
   return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
 }

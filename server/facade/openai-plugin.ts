@@ -9,7 +9,7 @@ import type { TokenCounter } from "../lib/token-counter.js";
 import { withExactCount } from "./prompt-tokens.js";
 import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
 import { describeRequest } from "./describe-request.js";
-import { clientGone, sendResult } from "./stream-reply.js";
+import { sendResult } from "./stream-reply.js";
 
 export interface FacadeDeps {
   gateway: GatewayService;
@@ -45,7 +45,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       exchangeFor: openaiExchanges(body, deps.now),
       headers: {},
       principal: request.principal,
-      signal: clientGone(reply),
+      signal: ctx.cancel,
       trace: ctx.trace,
     });
     return sendResult(reply, result, ctx);

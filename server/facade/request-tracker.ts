@@ -1,4 +1,6 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import { llmuxError, Reason } from "../errors/llmux-error.js";
+import { Cancellation } from "../lib/cancellation.js";
 import type { RequestOutcome, RequestRecord, Telemetry } from "../services/gateway/gateway-service.js";
 import type { RouteTrace } from "../services/gateway/gateway-service.js";
 
@@ -13,6 +15,11 @@ export interface RequestContext {
   firstByteAt: number | undefined;
   /** The gateway's clock. */
   now: () => number;
+  /**
+   * Aborts when the client goes away before the response is complete, in any phase (waiting for the first token,
+   * mid-stream, or waiting for a non-streaming answer), so the upstream request is aborted too.
+   */
+  cancel: Cancellation;
 }
 
 declare module "fastify" {
@@ -42,7 +49,7 @@ const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** Follows requests to their end; `settled()` resolves once every started request has written its record. */
 export interface RequestTracker {
-  hook: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  hook: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
   settled(): Promise<void>;
 }
 
@@ -50,7 +57,8 @@ export interface RequestTracker {
  * An onRequest hook that follows every request to its very end — including a client that disconnects mid-stream,
  * which never reaches Fastify's onResponse — and then writes its one log line and, for LLM routes, exactly one
  * telemetry record (usage row and metrics). Shutdown awaits `settled()` before flushing the usage queue, so a
- * request that ends during the drain still gets its row.
+ * request that ends during the drain still gets its row. It also sets `x-request-id` on every answer, and is the
+ * one listener on the response's `close`: a client gone early cancels the request's upstream work.
  */
 export function createRequestTracker(deps: { telemetry: Telemetry; now: () => number }): RequestTracker {
   let pending = 0;
@@ -59,31 +67,42 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
     pending--;
     if (pending === 0) idle?.();
   };
-  async function trackRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  function trackRequest(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     const started = deps.now();
     const llm = request.routeOptions.config.llm;
     if (llm) {
-      request.llm = { ...llm, model: "", stream: false, trace: { selection: undefined, attempts: [] }, firstByteAt: undefined, now: deps.now };
+      request.llm = {
+        dialect: llm.dialect,
+        operation: llm.operation,
+        model: "",
+        stream: false,
+        trace: { selection: undefined, attempts: [] },
+        firstByteAt: undefined,
+        now: deps.now,
+        cancel: new Cancellation(),
+      };
     }
+    reply.header("x-request-id", request.id);
     pending++;
-    reply.raw.once("close", () => {
+    reply.raw.on("close", () => {
       const ctx = request.llm;
       const clientGone = !reply.raw.writableFinished;
-      const done = ctx?.trace.streamEnded ?? Promise.resolve();
-      void done.then(() => {
+      if (clientGone) ctx?.cancel.abort(llmuxError(Reason.CANCELED, "client closed the connection"));
+      const finish = () => {
         const status = clientGone ? 499 : reply.statusCode;
         const latencyMs = deps.now() - started;
         const attempts = ctx?.trace.attempts ?? [];
-        const line: Record<string, unknown> = { method: request.method, url: request.url, status, ms: latencyMs };
+        const line: Record<string, unknown> = { reqId: request.id, method: request.method, url: request.url, status, ms: latencyMs };
         if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
         if (attempts.length > 1) line.attempts = attempts;
         if (ctx?.trace.streamOutcome !== undefined && ctx.trace.streamOutcome !== "ok") line.outcome = ctx.trace.streamOutcome;
         if (!QUIET.has(request.url)) request.log.info(line, "request");
         if (!ctx) return;
         const selection = ctx.trace.selection;
-        if (selection) {
+        if (selection && (request.log.level === "debug" || request.log.level === "trace")) {
           request.log.debug(
             {
+              reqId: request.id,
               mode: selection.mode,
               candidates: selection.candidates.map((b) => b.name),
               skipped: selection.decisions.filter((d) => !d.kept).map((d) => ({ backend: d.backend.name, reason: d.reason, detail: d.detail })),
@@ -115,8 +134,19 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
           error: ctx.trace.streamError ?? attempts.at(-1)?.error,
         };
         deps.telemetry.request(record);
-      }).finally(settle);
+      };
+      // A stream's record waits for its end (the client may be gone while the upstream is still being closed).
+      const streamEnded = ctx?.trace.streamEnded;
+      if (streamEnded) void streamEnded.then(finish).finally(settle);
+      else {
+        try {
+          finish();
+        } finally {
+          settle();
+        }
+      }
     });
+    next();
   }
   return {
     hook: trackRequest,

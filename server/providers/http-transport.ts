@@ -1,6 +1,8 @@
 import { Pool } from "undici";
 import { llmuxError, Reason, LlmuxError } from "../errors/llmux-error.js";
+import type { CancelSignal } from "../lib/cancellation.js";
 import type { UpstreamResponse } from "./provider.js";
+import { sendUpstream } from "./upstream-exchange.js";
 
 /** Timeouts of one upstream transport, in milliseconds. llmux sets every one; none is left at undici's default. */
 export interface TransportTimeouts {
@@ -19,7 +21,7 @@ export const GET_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** A pooled keep-alive HTTP/1.1 client for one upstream origin. */
 export interface HttpTransport {
-  post(path: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<UpstreamResponse>;
+  post(path: string, headers: Record<string, string>, body: string, signal: CancelSignal): Promise<UpstreamResponse>;
   /**
    * Sends `GET {base path}{path}` and resolves with the status once the body has been read and discarded (at most
    * GET_BODY_LIMIT_BYTES; beyond that the connection is dropped). The body is never returned, so nothing an
@@ -55,19 +57,8 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
   // "unhealthy".
   const probes = new Pool(url.origin, { ...options, connections: 2 });
   return {
-    async post(path, headers, body, signal) {
-      try {
-        const res = await pool.request({
-          method: "POST",
-          path: basePath + path,
-          headers,
-          body,
-          signal,
-        });
-        return { status: res.statusCode, headers: res.headers, body: classifyBodyErrors(res.body, url.host, signal) };
-      } catch (err) {
-        throw transportError(err, url.host, signal);
-      }
+    post(path, headers, body, signal) {
+      return sendUpstream(pool, { method: "POST", path: basePath + path, headers, body }, signal, (err) => transportError(err, url.host, signal));
     },
     async get(path, headers, signal) {
       try {
@@ -104,15 +95,6 @@ export function probeSucceeded(status: Promise<number>): Promise<boolean> {
   );
 }
 
-/** Re-throws failures while reading a response body (reset, idle timeout, abort) as classified LlmuxErrors. */
-async function* classifyBodyErrors(body: AsyncIterable<Uint8Array>, host: string, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } catch (err) {
-    throw transportError(err, host, signal);
-  }
-}
-
 /** TLS failures (never relaxed: the connection is refused and the backend cooled down). */
 const TLS_FAULTS = new Set([
   "CERT_HAS_EXPIRED",
@@ -129,7 +111,7 @@ const TLS_FAULTS = new Set([
  * Classifies a transport failure. The message names the upstream host (never its key or path query) so an
  * operator can tell which backend failed; it is safe to show to clients.
  */
-export function transportError(err: unknown, host: string, signal?: AbortSignal): LlmuxError {
+export function transportError(err: unknown, host: string, signal?: CancelSignal): LlmuxError {
   if (err instanceof LlmuxError) return err;
   const code = typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : "";
   const name = err instanceof Error ? err.name : "";

@@ -1,4 +1,5 @@
 import type { ProviderKind } from "../config/types.js";
+import type { CancelSignal } from "../lib/cancellation.js";
 
 /** The wire protocol an upstream speaks. */
 export type Dialect = "openai" | "anthropic";
@@ -12,7 +13,7 @@ export interface UpstreamCall {
   /** Extra request headers (already allowlisted, e.g. `anthropic-beta`); never client credentials. */
   headers: Record<string, string>;
   /** Aborts the upstream request (client gone, deadline passed). */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 /** The upstream's answer: status and headers as received, the body as a byte stream read once. */

@@ -1,5 +1,6 @@
 import type { BackendConfig } from "../config/types.js";
 import { LlmuxError, llmuxError, Reason, toLlmuxError } from "../errors/llmux-error.js";
+import { Cancellation, toAbortSignal, type CancelSignal } from "../lib/cancellation.js";
 import { BodyTooLargeError, readBody } from "../lib/read-body.js";
 import { parseRetryAfter } from "../lib/retry-after.js";
 import { createSseParser } from "../lib/sse.js";
@@ -28,7 +29,7 @@ export interface DispatchCall {
   /** Allowlisted headers to forward (anthropic-version, anthropic-beta). */
   headers: Record<string, string>;
   /** Aborts when the client goes away (reason: an LlmuxError). */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Filled in as the request proceeds, for logs, metrics and the usage row. */
   trace: DispatchTrace;
 }
@@ -74,7 +75,7 @@ export interface DispatcherDeps {
   /** Uniform [0, 1); injected so tests are deterministic. */
   random: () => number;
   /** Abortable sleep; injected so tests do not wait. */
-  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  sleep: (ms: number, signal: CancelSignal) => Promise<void>;
   /** Further attempts after the first one fails. */
   maxRetries: number;
   /** Total deadline of a request until its answer is committed (and of a whole non-streaming answer), in ms. */
@@ -84,7 +85,7 @@ export interface DispatcherDeps {
   /** Longest a committed stream may run, in ms. */
   streamTimeoutMs: number;
   /** Aborted when the gateway shuts down and its drain deadline has passed: running streams end with an error. */
-  shutdown: AbortSignal;
+  shutdown: CancelSignal;
   /** Rate windows decided in a shared database (several replicas); undefined when this process owns them. */
   sharedWindows?: SharedWindows;
 }
@@ -97,8 +98,11 @@ export interface Dispatcher {
    */
   dispatch(call: DispatchCall, candidates: readonly BackendConfig[]): Promise<DispatchResult>;
   /** Exact prompt tokens from a backend's server tokenizer (vLLM), or undefined; bounded to two seconds. */
-  tokenize(backend: BackendConfig, body: Record<string, unknown>, signal: AbortSignal): Promise<number | undefined>;
+  tokenize(backend: BackendConfig, body: Record<string, unknown>, signal: CancelSignal): Promise<number | undefined>;
 }
+
+/** Why an attempt's upstream request is dropped once the dispatcher no longer wants it (never shown to anyone). */
+const ABANDONED = llmuxError(Reason.CANCELED, "attempt abandoned");
 
 /** An abort reason that says the deadline, not the client, ended the attempt. */
 function timeoutError(message: string): LlmuxError {
@@ -139,7 +143,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (!provider) throw llmuxError(Reason.INTERNAL, `provider ${backend.provider} is not configured`);
     const exchange = call.exchangeFor(provider.dialect);
     const started = now();
-    const controller = new AbortController();
+    const controller = new Cancellation();
     const onClientAbort = () => controller.abort(call.signal.reason);
     const onShutdown = () => controller.abort(deps.shutdown.reason);
     call.signal.addEventListener("abort", onClientAbort, { once: true });
@@ -167,7 +171,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
       }
       state.admit(backend);
-      const res = await provider.send({ operation: call.operation, body: exchange.upstreamBody(backend), headers: call.headers, signal: controller.signal });
+      const res = await provider.send({ operation: call.operation, body: exchange.upstreamBody(backend), headers: call.headers, signal: controller });
       if (res.status < 200 || res.status >= 300) {
         const text = await readBody(res.body, MAX_ERROR_BYTES).catch(() => "");
         const err = res.status >= 300 && res.status < 400
@@ -206,13 +210,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       committed = true;
       return result;
     } catch (err) {
-      if (controller.signal.aborted && controller.signal.reason instanceof LlmuxError) throw controller.signal.reason;
+      if (controller.aborted && controller.reason instanceof LlmuxError) throw controller.reason;
       if (err instanceof BodyTooLargeError) throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} returned a response over ${err.limit} bytes`);
       throw toLlmuxError(err);
     } finally {
       if (!committed) {
         release();
-        controller.abort();
+        controller.abort(ABANDONED);
       }
     }
   }
@@ -222,7 +226,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     body: AsyncIterable<Uint8Array>,
     exchange: Exchange,
     backend: BackendConfig,
-    controller: AbortController,
+    controller: Cancellation,
     clearFirstByteTimer: () => void,
     release: () => void,
     started: number,
@@ -281,7 +285,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
       } catch (err) {
         finished = true;
-        const reason = controller.signal.reason;
+        const reason = controller.reason;
         const error = reason instanceof LlmuxError ? reason : toLlmuxError(err);
         if (deps.shutdown.aborted && reason === deps.shutdown.reason) {
           // The drain deadline passed: the client is told why its stream ends; the backend did nothing wrong.
@@ -303,7 +307,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         if (!finished) finish("client_closed", "client closed the connection");
         clearTimeout(streamTimer);
         release();
-        if (!finished || !ended) controller.abort();
+        if (!finished) controller.abort(ABANDONED);
         markEnded();
       }
     };
@@ -314,7 +318,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async tokenize(backend, body, signal) {
       const provider = providers.get(backend.provider);
       if (!provider?.tokenize) return undefined;
-      return provider.tokenize(body, AbortSignal.any([signal, AbortSignal.timeout(2_000)]));
+      return provider.tokenize(body, AbortSignal.any([toAbortSignal(signal), AbortSignal.timeout(2_000)]));
     },
     async dispatch(call, candidates) {
       const deadline = now() + deps.requestTimeoutMs;

@@ -1,10 +1,11 @@
 import type { MockSettings, ProviderConfig } from "../../config/types.js";
 import { type LlmuxError, llmuxError, Reason, toLlmuxError } from "../../errors/llmux-error.js";
+import type { CancelSignal } from "../../lib/cancellation.js";
 import { formatSse } from "../../lib/sse.js";
 import type { ProviderAdapter, UpstreamResponse } from "../provider.js";
 
 /** Waits `ms` milliseconds; rejects (and leaves no timer behind) when `signal` aborts first. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type Sleep = (ms: number, signal: CancelSignal) => Promise<void>;
 
 /** What the mock takes from its surroundings, so tests control time without fake timers. */
 export interface MockProviderDeps {
@@ -62,7 +63,7 @@ export function createMockProvider(config: ProviderConfig, deps: MockProviderDep
   let completions = 0;
 
   /** A response whose body yields `frames` one by one, `delayMs` apart. */
-  const respond = (status: number, type: string, frames: string[], delayMs: number, signal: AbortSignal) => ({
+  const respond = (status: number, type: string, frames: string[], delayMs: number, signal: CancelSignal) => ({
     status,
     headers: { "content-type": type },
     body: emit(sleep, frames, delayMs, signal),
@@ -170,7 +171,7 @@ function toolCall(name: string, args: string) {
 }
 
 /** Yields each frame as UTF-8, `delayMs` apart; throws CANCELED instead of yielding once `signal` has aborted. */
-async function* emit(sleep: Sleep, frames: string[], delayMs: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* emit(sleep: Sleep, frames: string[], delayMs: number, signal: CancelSignal): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < frames.length; i++) {
     await pause(sleep, i === 0 ? 0 : delayMs, signal);
     yield encoder.encode(frames[i]);
@@ -181,7 +182,7 @@ async function* emit(sleep: Sleep, frames: string[], delayMs: number, signal: Ab
  * Waits through the injected sleep and turns an abort into CANCELED, what every adapter reports when the caller
  * gave up. Checks the signal even when there is nothing to wait for, so an aborted call never goes on.
  */
-async function pause(sleep: Sleep, ms: number, signal: AbortSignal): Promise<void> {
+async function pause(sleep: Sleep, ms: number, signal: CancelSignal): Promise<void> {
   if (signal.aborted) throw canceled();
   if (ms <= 0) return;
   try {
@@ -197,7 +198,7 @@ function canceled(cause?: unknown): LlmuxError {
 }
 
 /** The default sleep: a timer, cleared as soon as `signal` aborts. */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+function abortableSleep(ms: number, signal: CancelSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import type { BackendConfig, ProviderConfig } from "../../config/types.js";
+import type { CancelSignal } from "../../lib/cancellation.js";
 import type { BackendState } from "../../route/backend-state.js";
 import type { Dispatcher, DispatchResult, DispatchTrace } from "../../route/dispatch.js";
 import { noCandidateError } from "../../route/no-candidate.js";
@@ -26,7 +27,7 @@ export interface ChatCall {
   operation: "chat" | "count_tokens";
   exchangeFor(dialect: Dialect): Exchange;
   headers: Record<string, string>;
-  signal: AbortSignal;
+  signal: CancelSignal;
   trace: RouteTrace;
 }
 
