@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256 } from "../lib/sha256.js";
 
 /** Every API key starts with this, so secret scanners and humans recognise one. */
 export const API_KEY_PREFIX = "llmux_";
@@ -33,7 +34,12 @@ export function generateApiKey(): GeneratedApiKey {
  * index, so no secret is ever compared in JavaScript (and no `timingSafeEqual` length mismatch can throw).
  */
 export function hashApiKey(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
+  return apiKeyHashOfDigest(sha256(secret));
+}
+
+/** {@link hashApiKey} from the secret's SHA-256 ({@link sha256}), for a caller that hashed it already. */
+export function apiKeyHashOfDigest(digest: Buffer): string {
+  return digest.toString("hex");
 }
 
 /** True when `text` has the exact shape of an API key; anything else need not reach the database. */

@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { ClientToken } from "../config/types.js";
+import { sha256 } from "../lib/sha256.js";
 
 /** Who a request is from. */
 export interface Principal {
@@ -12,9 +13,9 @@ export interface ClientTokenAuth {
   readonly open: boolean;
   /** The principal for a presented secret, or undefined. Takes the same time whether or not it matches. */
   authenticate(secret: string): Principal | undefined;
+  /** The same from the secret's SHA-256 ({@link sha256}), for a caller that needs the digest anyway. */
+  authenticateDigest(digest: Buffer): Principal | undefined;
 }
-
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
 /**
  * Checks client tokens in constant time: the presented secret is hashed, and its digest is compared with every
@@ -22,17 +23,18 @@ const digest = (value: string) => createHash("sha256").update(value, "utf8").dig
  * Hashing first also means secrets of any length or encoding are handled the same way.
  */
 export function createClientTokenAuth(tokens: readonly ClientToken[]): ClientTokenAuth {
-  const entries = tokens.map((token) => ({ name: token.name, digest: digest(token.secret) }));
+  const entries = tokens.map((token) => ({ name: token.name, digest: sha256(token.secret) }));
+  const authenticateDigest = (presented: Buffer) => {
+    let match: Principal | undefined;
+    for (const entry of entries) {
+      if (timingSafeEqual(presented, entry.digest) && !match) match = { name: entry.name };
+    }
+    return match;
+  };
   return {
     open: entries.length === 0,
-    authenticate(secret) {
-      const presented = digest(secret);
-      let match: Principal | undefined;
-      for (const entry of entries) {
-        if (timingSafeEqual(presented, entry.digest) && !match) match = { name: entry.name };
-      }
-      return match;
-    },
+    authenticate: (secret) => authenticateDigest(sha256(secret)),
+    authenticateDigest,
   };
 }
 

@@ -8,8 +8,11 @@ import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } fro
 import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-openai.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
 import type { FacadeDeps } from "./openai-plugin.js";
-import { describeRequest } from "./describe-request.js";
+import { beginLlmRequest, type LlmRoute } from "./request-tracker.js";
 import { sendResult } from "./stream-reply.js";
+
+const ANTHROPIC_CHAT: LlmRoute = { dialect: "anthropic", operation: "chat" };
+const ANTHROPIC_COUNT_TOKENS: LlmRoute = { dialect: "anthropic", operation: "count_tokens" };
 
 /** The Anthropic headers forwarded to Anthropic backends byte for byte (and to no one else). */
 function forwardedHeaders(request: FastifyRequest): Record<string, string> {
@@ -40,8 +43,8 @@ function anthropicExchanges(body: AnthropicMessagesRequest, now: () => number): 
  * Anthropic Messages, streaming and not, to any backend.
  */
 export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps): void {
-  app.post("/v1/messages", { config: { llm: { dialect: "anthropic", operation: "chat" } } }, async (request, reply) => {
-    const ctx = describeRequest(request);
+  app.post("/v1/messages", { config: { llm: ANTHROPIC_CHAT } }, async (request, reply) => {
+    const ctx = beginLlmRequest(request, reply, ANTHROPIC_CHAT, deps.now);
     const body = validateAnthropicRequest(request.body);
     ctx.stream = body.stream === true;
     const result = await deps.gateway.chat({
@@ -57,8 +60,8 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
     return sendResult(reply, result, ctx);
   });
 
-  app.post("/v1/messages/count_tokens", { config: { llm: { dialect: "anthropic", operation: "count_tokens" } } }, async (request, reply) => {
-    const ctx = describeRequest(request);
+  app.post("/v1/messages/count_tokens", { config: { llm: ANTHROPIC_COUNT_TOKENS } }, async (request, reply) => {
+    const ctx = beginLlmRequest(request, reply, ANTHROPIC_COUNT_TOKENS, deps.now);
     // count_tokens bodies carry no max_tokens; everything else is validated as for /v1/messages.
     const raw = request.body;
     const body = validateAnthropicRequest(typeof raw === "object" && raw !== null && !Array.isArray(raw) ? { max_tokens: 1, ...raw } : raw);

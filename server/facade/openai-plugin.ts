@@ -8,7 +8,7 @@ import { openaiPromptText, openaiRequirements } from "../translate/openai/requir
 import type { TokenCounter } from "../lib/token-counter.js";
 import { withExactCount } from "./prompt-tokens.js";
 import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
-import { describeRequest } from "./describe-request.js";
+import { beginLlmRequest, type LlmRoute } from "./request-tracker.js";
 import { sendResult } from "./stream-reply.js";
 
 export interface FacadeDeps {
@@ -16,6 +16,8 @@ export interface FacadeDeps {
   now: () => number;
   tokens: TokenCounter;
 }
+
+const OPENAI_CHAT: LlmRoute = { dialect: "openai", operation: "chat" };
 
 /** Exchanges of one OpenAI-dialect request, created on first use per backend dialect. */
 function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dialect) => Exchange {
@@ -34,8 +36,8 @@ function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dia
 
 /** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, to any backend. */
 export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): void {
-  app.post("/v1/chat/completions", { config: { llm: { dialect: "openai", operation: "chat" } } }, async (request, reply) => {
-    const ctx = describeRequest(request);
+  app.post("/v1/chat/completions", { config: { llm: OPENAI_CHAT } }, async (request, reply) => {
+    const ctx = beginLlmRequest(request, reply, OPENAI_CHAT, deps.now);
     const body = validateOpenAIRequest(request.body);
     ctx.stream = body.stream === true;
     const result = await deps.gateway.chat({

@@ -9,15 +9,14 @@ import { IMAGE_TOKEN_ESTIMATE, type PromptText, type Requirements } from "../tra
 export function withExactCount(requirements: Requirements, promptText: () => PromptText, counter: TokenCounter): Requirements {
   let text: PromptText | undefined;
   const counts = new Map<string, number | undefined>();
-  return {
-    ...requirements,
-    exactPromptTokens(model) {
-      if (!counts.has(model)) {
-        text ??= promptText();
-        const tokens = counter.countPrompt(text, model);
-        counts.set(model, tokens === undefined ? undefined : tokens + text.images * IMAGE_TOKEN_ESTIMATE);
-      }
-      return counts.get(model);
-    },
+  // The requirements are the request's own, fresh object: adding the hook in place saves a copy per request.
+  requirements.exactPromptTokens = (model) => {
+    if (!counts.has(model)) {
+      text ??= promptText();
+      const tokens = counter.countPrompt(text, model);
+      counts.set(model, tokens === undefined ? undefined : tokens + text.images * IMAGE_TOKEN_ESTIMATE);
+    }
+    return counts.get(model);
   };
+  return requirements;
 }

@@ -24,13 +24,45 @@ export interface RequestContext {
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** Set for LLM requests by the request tracker; the route handler fills in what it learns. */
+    /** Set for LLM requests by their handler (see {@link beginLlmRequest}), which fills in what it learns. */
     llm: RequestContext | undefined;
   }
   interface FastifyContextConfig {
     /** Marks an LLM route: its requests get a usage row. */
-    llm?: { dialect: "openai" | "anthropic"; operation: "chat" | "count_tokens" };
+    llm?: LlmRoute;
   }
+}
+
+/** What an LLM route is; also its route config (`config.llm`), for requests that end before their handler runs. */
+export interface LlmRoute {
+  dialect: "openai" | "anthropic";
+  operation: "chat" | "count_tokens";
+}
+
+function createRequestContext(route: LlmRoute, now: () => number): RequestContext {
+  return {
+    dialect: route.dialect,
+    operation: route.operation,
+    model: "",
+    stream: false,
+    trace: { selection: undefined, attempts: [] },
+    firstByteAt: undefined,
+    now,
+    cancel: new Cancellation(),
+  };
+}
+
+/**
+ * The context of an LLM request, created by its handler, with the model read from the body as soon as there is
+ * one (before validation, so a rejected request's usage row still names the model it asked for). A client that is
+ * already gone finds its request cancelled before any upstream work starts.
+ */
+export function beginLlmRequest(request: FastifyRequest, reply: FastifyReply, route: LlmRoute, now: () => number): RequestContext {
+  const ctx = (request.llm ??= createRequestContext(route, now));
+  const body = request.body;
+  if (typeof body === "object" && body !== null && "model" in body && typeof body.model === "string") ctx.model = body.model.slice(0, 256);
+  if (reply.raw.destroyed) ctx.cancel.abort(llmuxError(Reason.CANCELED, "client closed the connection"));
+  return ctx;
 }
 
 function outcomeOf(status: number, ctx: RequestContext, clientGone: boolean): RequestOutcome {
@@ -69,23 +101,13 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
   };
   function trackRequest(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     const started = deps.now();
-    const llm = request.routeOptions.config.llm;
-    if (llm) {
-      request.llm = {
-        dialect: llm.dialect,
-        operation: llm.operation,
-        model: "",
-        stream: false,
-        trace: { selection: undefined, attempts: [] },
-        firstByteAt: undefined,
-        now: deps.now,
-        cancel: new Cancellation(),
-      };
-    }
     reply.header("x-request-id", request.id);
     pending++;
     reply.raw.on("close", () => {
-      const ctx = request.llm;
+      // LLM handlers create their context; a request that ended before its handler ran (refused, malformed) gets
+      // one now, from its route's configuration (read only here: Fastify builds routeOptions on every access).
+      const llm = request.llm === undefined ? request.routeOptions.config.llm : undefined;
+      const ctx = request.llm ?? (llm ? (request.llm = createRequestContext(llm, deps.now)) : undefined);
       const clientGone = !reply.raw.writableFinished;
       if (clientGone) ctx?.cancel.abort(llmuxError(Reason.CANCELED, "client closed the connection"));
       const finish = () => {

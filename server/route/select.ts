@@ -105,10 +105,18 @@ function selectByName(
     byBackend.set(backend, decision);
     if (decision.kept) candidates.push(backend);
   }
-  const decisions = backends.map(
-    (backend) => byBackend.get(backend) ?? { backend, kept: false, reason: "model_name_mismatch" as const, detail: `does not serve ${req.model}` },
-  );
-  return { mode: "model_name", candidates, decisions };
+  // Most requests never read the decisions (only explanations, errors and debug logs do): with many backends,
+  // a decision object for each one that does not serve the model would be built for nothing.
+  let decisions: Decision[] | undefined;
+  return {
+    mode: "model_name",
+    candidates,
+    get decisions() {
+      return (decisions ??= backends.map(
+        (backend) => byBackend.get(backend) ?? { backend, kept: false, reason: "model_name_mismatch" as const, detail: `does not serve ${req.model}` },
+      ));
+    },
+  };
 }
 
 function judge(

@@ -1,6 +1,7 @@
-import { hashApiKey, looksLikeApiKey } from "../../auth/api-keys.js";
+import { apiKeyHashOfDigest, looksLikeApiKey } from "../../auth/api-keys.js";
 import type { ClientTokenAuth } from "../../auth/client-tokens.js";
 import type { JwtCodec } from "../../auth/jwt.js";
+import { sha256 } from "../../lib/sha256.js";
 import { findApiKeyByHash, touchApiKey, type ApiKeyOwner } from "../../store/repos/api-key-repo.js";
 import { findUserById } from "../../store/repos/user-repo.js";
 import type { ApiKeyRow } from "../../store/tables/api-key-table.js";
@@ -121,8 +122,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     touchApiKey(deps.db, keyId, t).catch((err: unknown) => deps.onError?.(err));
   }
 
-  async function fromApiKey(secret: string): Promise<Principal | undefined> {
-    const lookup = await lookupKey(hashApiKey(secret));
+  async function fromApiKey(hash: string): Promise<Principal | undefined> {
+    const lookup = await lookupKey(hash);
     if (!lookup) return undefined;
     const { key, owner } = lookup;
     const t = now();
@@ -156,9 +157,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   return {
     async authenticate(secret) {
       if (secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return undefined;
-      const token = deps.clientTokens.authenticate(secret);
+      // One hash serves both: client tokens compare SHA-256 digests, API keys are stored by theirs.
+      const digest = sha256(secret);
+      const token = deps.clientTokens.authenticateDigest(digest);
       if (token) return { kind: "token", id: token.name, name: token.name, role: "user" };
-      if (looksLikeApiKey(secret)) return fromApiKey(secret);
+      if (looksLikeApiKey(secret)) return fromApiKey(apiKeyHashOfDigest(digest));
       if (JWT_SHAPE.test(secret)) return fromJwt(secret);
       return undefined;
     },

@@ -79,10 +79,8 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
       const selection = deps.route.select(call.requirements);
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());
-      return deps.dispatcher.dispatch(
-        { exchangeFor: call.exchangeFor, stream: call.stream, operation: call.operation, headers: call.headers, signal: call.signal, trace: call.trace },
-        selection.candidates,
-      );
+      // A ChatCall is a DispatchCall with more in it: passed as is, not copied.
+      return deps.dispatcher.dispatch(call, selection.candidates);
     },
     async countTokens(call) {
       const refused = deps.keyLimits.admit(call.principal, call.requirements.model);
