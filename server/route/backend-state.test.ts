@@ -28,10 +28,37 @@ describe("backend state", () => {
     expect(admitted).toEqual([1_000_000, 1_600_000, 4_600_000]);
   });
 
-  it("restores persisted admissions (a restart keeps the windows)", () => {
+  it("restores admissions persisted per second (a restart keeps the windows)", () => {
     const state = createBackendState(options(() => 2_000_000));
-    state.restoreAdmissions(new Map([["p:m", [1_900_000, 1_950_000]]]));
-    expect(state.unavailable(backend!)).toMatchObject({ kind: "rate_window", until: 1_900_000 + 3_600_000 });
+    state.restoreAdmissions(new Map([["p:m", [{ second: 1_900, count: 1 }, { second: 1_950, count: 1 }]], ["gone", [{ second: 1_950, count: 9 }]]]));
+    expect(state.unavailable(backend!)).toEqual({ kind: "rate_window", until: 1_900_000 + 3_600_000, detail: "2 requests per hour reached" });
+    expect(state.windowUsage(backend!)).toEqual({ hour: 2, fiveHours: 2, day: 2 });
+  });
+
+  it("restores into windows of either size, and keeps what they counted when the limits change", () => {
+    let now = 1_000_000;
+    const state = createBackendState(options(() => now));
+    const huge = { ...backend!, maxPerDay: 1_000_000_000 };
+    state.restoreAdmissions(new Map([["p:m", [{ second: 1_000, count: 1 }]]]));
+    now = 1_001_500;
+    state.admit(huge);
+    expect(state.unavailable(huge)).toEqual({ kind: "rate_window", until: 1_000_000 + 3_600_000, detail: "2 requests per hour reached" });
+    expect(state.windowUsage(huge)).toEqual({ hour: 2, fiveHours: 2, day: 2 });
+    now = 1_000_000 + 3_600_000;
+    expect(state.unavailable(huge)).toBeUndefined();
+    state.admit(huge);
+    // Per-second counts: the admission at 1_001_500 counts as made at the end of its second.
+    expect(state.unavailable(huge)).toEqual({ kind: "rate_window", until: 1_002_000 + 3_600_000, detail: "2 requests per hour reached" });
+    // The catalog reloads with small limits: the counts move to exact windows, at the seconds they were counted in.
+    expect(state.unavailable(backend!)).toEqual({ kind: "rate_window", until: 1_000_000 + 86_400_000, detail: "3 requests per day reached" });
+    expect(state.windowUsage(backend!)).toEqual({ hour: 2, fiveHours: 3, day: 3 });
+    // Limits removed: nothing is counted or refused, and what was counted comes back with them.
+    const unlimited = { ...backend!, maxPerHour: undefined, maxPerDay: undefined };
+    state.admit(unlimited);
+    expect(state.unavailable(unlimited)).toBeUndefined();
+    expect(state.windowUsage(unlimited)).toEqual({ hour: 0, fiveHours: 0, day: 0 });
+    expect(state.windowUsage(huge)).toEqual({ hour: 2, fiveHours: 3, day: 3 });
+    expect(state.unavailable(huge)).toEqual({ kind: "rate_window", until: 1_002_000 + 3_600_000, detail: "2 requests per hour reached" });
   });
 
   it("grows the cooldown with consecutive failures, caps it, and resets on success", () => {

@@ -1,13 +1,9 @@
 import type { BackendConfig } from "../config/types.js";
+import { createRateWindows, largestLimit, sameLimits, type CountedAdmissions, type RateWindows, type WindowUsage } from "./rate-windows.js";
+
+export { LONGEST_WINDOW_MS, type WindowUsage } from "./rate-windows.js";
 
 const HOUR = 3_600_000;
-const WINDOWS: ReadonlyArray<{ key: "maxPerHour" | "maxPer5Hours" | "maxPerDay"; spanMs: number; label: string }> = [
-  { key: "maxPerHour", spanMs: HOUR, label: "hour" },
-  { key: "maxPer5Hours", spanMs: 5 * HOUR, label: "5 hours" },
-  { key: "maxPerDay", spanMs: 24 * HOUR, label: "day" },
-];
-/** The longest window: admissions older than this never count again. */
-export const LONGEST_WINDOW_MS = 24 * HOUR;
 /** How long a backend whose credential the upstream rejected stays out: retrying cannot fix a key. */
 export const AUTH_FAILURE_COOLDOWN_MS = HOUR;
 /** Attempts remembered per backend for latency and error rate. */
@@ -26,13 +22,6 @@ export interface Unavailability {
   /** Unix milliseconds when the backend becomes available (for unhealthy: the next health check). */
   until: number;
   detail: string;
-}
-
-/** Requests admitted in each rolling window. */
-export interface WindowUsage {
-  hour: number;
-  fiveHours: number;
-  day: number;
 }
 
 /** Recent behaviour of a backend, for GetBackendStatus. */
@@ -67,8 +56,17 @@ export interface BackendState {
   recordHealth(backend: BackendConfig, healthy: boolean, nextCheckAt: number): void;
   windowUsage(backend: BackendConfig): WindowUsage;
   stats(backend: BackendConfig): BackendStats;
-  /** Restores admissions persisted by an earlier process (ascending timestamps per backend name). */
-  restoreAdmissions(admissions: ReadonlyMap<string, readonly number[]>): void;
+  /**
+   * Restores admissions persisted by an earlier process: per backend name, ascending epoch seconds (as
+   * `admissionSecond` gives them) with their count. They count as made at the end of their second.
+   */
+  restoreAdmissions(admissions: ReadonlyMap<string, readonly AdmissionSecond[]>): void;
+}
+
+/** `count` admissions counted in epoch second `second`. */
+export interface AdmissionSecond {
+  second: number;
+  count: number;
 }
 
 interface Entry {
@@ -76,8 +74,10 @@ interface Entry {
   /** Windows known full (from the shared store) until this epoch ms. */
   windowBlockedUntil: number;
   failures: number;
-  /** Admission timestamps, ascending, at most the largest window limit. */
-  stamps: number[];
+  /** The rolling windows, built for the backend's limits when first needed and rebuilt when they change. */
+  windows: RateWindows | undefined;
+  /** Admissions restored before the backend's limits were known, ascending: they seed the next windows built. */
+  restored: CountedAdmissions[];
   latencies: number[];
   outcomes: boolean[];
   healthy: boolean | undefined;
@@ -103,27 +103,22 @@ export function createBackendState(options: BackendStateOptions): BackendState {
   const entryNamed = (name: string): Entry => {
     let e = entries.get(name);
     if (!e) {
-      e = { cooldownUntil: 0, windowBlockedUntil: 0, failures: 0, stamps: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
+      e = { cooldownUntil: 0, windowBlockedUntil: 0, failures: 0, windows: undefined, restored: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
       entries.set(name, e);
     }
     return e;
   };
   const entry = (backend: BackendConfig): Entry => entryNamed(backend.name);
-  const largestLimit = (backend: BackendConfig) => Math.max(backend.maxPerHour ?? 0, backend.maxPer5Hours ?? 0, backend.maxPerDay ?? 0);
 
-  function windowFull(backend: BackendConfig, stamps: readonly number[], at: number): Unavailability | undefined {
-    let worst: Unavailability | undefined;
-    for (const { key, spanMs, label } of WINDOWS) {
-      const limit = backend[key];
-      if (limit === undefined) continue;
-      // Stamps are ascending; the window is full when the limit-th newest admission is inside the span.
-      const oldestCounted = stamps[stamps.length - limit];
-      if (oldestCounted !== undefined && oldestCounted > at - spanMs) {
-        const until = oldestCounted + spanMs;
-        if (!worst || until > worst.until) worst = { kind: "rate_window", until, detail: `${limit} requests per ${label} reached` };
-      }
-    }
-    return worst;
+  /** The backend's rolling windows (undefined when it has no limits), rebuilt from what they counted on a change. */
+  function windowsOf(backend: BackendConfig, e: Entry): RateWindows | undefined {
+    if (largestLimit(backend) === 0) return undefined;
+    if (e.windows && e.restored.length === 0 && sameLimits(e.windows.limits, backend)) return e.windows;
+    const seed = [...(e.windows?.counted() ?? []), ...e.restored];
+    if (e.windows && e.restored.length > 0) seed.sort((x, y) => x.at - y.at);
+    e.windows = createRateWindows({ maxPerHour: backend.maxPerHour, maxPer5Hours: backend.maxPer5Hours, maxPerDay: backend.maxPerDay }, seed);
+    e.restored = [];
+    return e.windows;
   }
 
   function remember(e: Entry, ok: boolean, latencyMs: number): void {
@@ -143,15 +138,14 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       if (e.cooldownUntil > at) return { kind: "cooldown", until: e.cooldownUntil, detail: "cooling down after a failure" };
       if (e.healthy === false) return { kind: "unhealthy", until: e.nextCheckAt, detail: "failed its last health check" };
       if (e.windowBlockedUntil > at) return { kind: "rate_window", until: e.windowBlockedUntil, detail: "rate window full (shared with other replicas)" };
-      return e.stamps.length > 0 ? windowFull(backend, e.stamps, at) : undefined;
+      const full = windowsOf(backend, e)?.full(at);
+      return full && { kind: "rate_window", ...full };
     },
     admit(backend) {
-      const largest = largestLimit(backend);
-      if (largest === 0) return;
+      const windows = windowsOf(backend, entry(backend));
+      if (!windows) return;
       const at = now();
-      const stamps = entry(backend).stamps;
-      stamps.push(at);
-      if (stamps.length > largest) stamps.splice(0, stamps.length - largest);
+      windows.admit(at);
       options.onAdmit?.(backend, at);
     },
     blockWindow(backend, until) {
@@ -189,10 +183,8 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       e.lastCheckAt = now();
     },
     windowUsage(backend) {
-      const stamps = entries.get(backend.name)?.stamps ?? [];
-      const at = now();
-      const count = (span: number) => stamps.filter((t) => t > at - span).length;
-      return { hour: count(HOUR), fiveHours: count(5 * HOUR), day: count(24 * HOUR) };
+      const e = entries.get(backend.name);
+      return (e && windowsOf(backend, e)?.usage(now())) ?? { hour: 0, fiveHours: 0, day: 0 };
     },
     stats(backend) {
       const e = entries.get(backend.name);
@@ -209,9 +201,9 @@ export function createBackendState(options: BackendStateOptions): BackendState {
       };
     },
     restoreAdmissions(admissions) {
-      for (const [name, stamps] of admissions) {
+      for (const [name, seconds] of admissions) {
         const e = entryNamed(name);
-        e.stamps = [...stamps, ...e.stamps].sort((a, b) => a - b);
+        e.restored = [...e.restored, ...seconds.map(({ second, count }) => ({ at: second * 1000, count }))].sort((x, y) => x.at - y.at);
       }
     },
   };

@@ -33,19 +33,19 @@ afterEach(async () => {
   cleanups = [];
 });
 
-const CONFIG = () => `
+const CONFIG = (limits: string) => `
 [provider.up]
 base_url = "${mock.url}/v1"
 api_key = "sk-up"
 [[backend]]
 model = "up:m"
-max_per_hour = 2
+${limits}
 [tokens]
 tests = "${TOKEN}"
 `;
 
-async function gateway(database: string, now: () => number): Promise<TestGateway> {
-  const gw = await startGateway(CONFIG(), { database, now });
+async function gateway(limits: string, database: string, now: () => number): Promise<TestGateway> {
+  const gw = await startGateway(CONFIG(limits), { database, now });
   cleanups.push(() => gw.close());
   return gw;
 }
@@ -66,13 +66,18 @@ function anthropic(gw: TestGateway): Promise<Response> {
   });
 }
 
-describe("rate windows across a restart", () => {
+// Small limits are counted with exact timestamps, a huge one per second: both come back from the per-second rows.
+describe.each([
+  ["exact windows", "max_per_hour = 2", "exact.db"],
+  ["per-second windows", "max_per_hour = 2\nmax_per_day = 1000000000", "per-second.db"],
+])("rate windows across a restart (%s)", (_, limits, file) => {
   it("a window filled before a graceful restart is still full after it, with Retry-After counted from the first admission", async () => {
-    const database = path.join(dir, "windows.db");
+    const database = path.join(dir, file);
+    const requestsBefore = mock.requests.length;
     let clock = T0;
     const now = () => clock;
 
-    const first = await gateway(database, now);
+    const first = await gateway(limits, database, now);
     expect((await openai(first)).status).toBe(200);
     clock = T0 + MINUTE;
     expect((await openai(first)).status).toBe(200);
@@ -80,7 +85,7 @@ describe("rate windows across a restart", () => {
 
     // Ten minutes after the first admission: its hour has 50 minutes left.
     clock = T0 + 10 * MINUTE;
-    const second = await gateway(database, now);
+    const second = await gateway(limits, database, now);
     const message = (seconds: number) => `every backend for m has reached its rate limit; retry in ${seconds} s`;
 
     const viaOpenAI = await openai(second);
@@ -94,7 +99,7 @@ describe("rate windows across a restart", () => {
     expect(viaAnthropic.headers.get("retry-after")).toBe("2940");
     expect(await viaAnthropic.json()).toEqual({ type: "error", error: { type: "rate_limit_error", message: message(2940) } });
 
-    expect(mock.requests).toHaveLength(2);
+    expect(mock.requests.length - requestsBefore).toBe(2);
 
     // Once the first admission is an hour old, one slot is free again; the second admission still holds the other.
     clock = T0 + HOUR;
@@ -103,7 +108,7 @@ describe("rate windows across a restart", () => {
     const full = await openai(second);
     expect(full.status).toBe(429);
     expect(full.headers.get("retry-after")).toBe("30");
-    expect(mock.requests).toHaveLength(3);
+    expect(mock.requests.length - requestsBefore).toBe(3);
     await second.close();
 
     // Both processes wrote to the same file: every request of either has its row (distinct clock readings keep the

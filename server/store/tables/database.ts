@@ -4,6 +4,7 @@ import type { AuditEventTable } from "./audit-event-table.js";
 import type { BackendTable } from "./backend-table.js";
 import type { LoginAttemptTable } from "./login-attempt-table.js";
 import type { ProviderTable } from "./provider-table.js";
+import type { RateAdmissionSecondTable } from "./rate-admission-second-table.js";
 import type { RateAdmissionTable } from "./rate-admission-table.js";
 import type { SettingTable } from "./setting-table.js";
 import type { UsageTable } from "./usage-table.js";
@@ -17,6 +18,7 @@ export interface Database {
   login_attempt: LoginAttemptTable;
   provider: ProviderTable;
   rate_admission: RateAdmissionTable;
+  rate_admission_second: RateAdmissionSecondTable;
   setting: SettingTable;
   usage: UsageTable;
   user: UserTable;

@@ -1,9 +1,10 @@
 import type { Insertable, Selectable } from "kysely";
 
 /**
- * One request admitted against a backend that has rate windows. The rate limiter rebuilds its sliding windows
- * from these rows at startup, so limits hold across a restart; rows older than the longest window (24 h) are
- * pruned. There is no key: two admissions in the same millisecond are two rows.
+ * One request admitted against a backend that has rate windows, by replicas sharing PostgreSQL: admission is
+ * decided on these rows, and a replica rebuilds its local view of the windows from them at startup. Rows older than
+ * the longest window (24 h) are pruned. There is no key: two admissions in the same millisecond are two rows.
+ * (A single SQLite process counts per second in `rate_admission_second` instead.)
  */
 export interface RateAdmissionTable {
   /** The backend name from the configuration. */
