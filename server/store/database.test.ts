@@ -15,7 +15,7 @@ import { createWriteBehind } from "./write-behind.js";
 const dialects = await testDialects();
 const FIRST = "2026_11_22_0001_create_rate_and_usage";
 const ALL = Object.keys(MIGRATIONS);
-const TABLES = ["api_key", "audit_event", "backend", "login_attempt", "provider", "rate_admission", "setting", "usage", "user"];
+const TABLES = ["api_key", "audit_event", "backend", "login_attempt", "provider", "rate_admission", "rate_admission_second", "setting", "usage", "user"];
 
 function usageRow(id: number): NewUsageRow {
   return {
@@ -74,6 +74,7 @@ describe.each(dialects)("$name", (dialect) => {
       login_attempt: ["id", "username", "address", "at"],
       provider: ["name", "kind", "base_url", "api_key_sealed", "created_at", "updated_at"],
       rate_admission: ["backend", "at"],
+      rate_admission_second: ["backend", "second", "count"],
       setting: ["name", "value", "updated_at"],
       usage: [
         "request_id", "at", "principal", "client_dialect", "model", "backend", "provider", "outcome", "status",
