@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../database.js";
 import type { NewUsageRow, UsageOutcome } from "../tables/usage-table.js";
@@ -31,6 +32,15 @@ function row(id: string, at: number, overrides: Partial<NewUsageRow> = {}): NewU
     error: null,
     ...overrides,
   };
+}
+
+/** The integer columns of `usage`. */
+const INTEGER_COLUMNS = ["at", "status", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms", "attempts", "stream"] as const;
+
+/** SQLite's storage class (`typeof()`) of some columns, per stored row in time order. */
+async function sqliteStorageClasses(store: Store, columns: readonly string[]): Promise<Record<string, string>[]> {
+  const classes = sql.join(columns.map((column) => sql`typeof(${sql.ref(column)}) as ${sql.ref(column)}`));
+  return (await sql<Record<string, string>>`select ${classes} from usage order by at`.execute(store.db)).rows;
 }
 
 describe.each(dialects)("usage repo on $name", (dialect) => {
@@ -68,6 +78,82 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
     expect(await queryUsage(store.db, { from: T0, to: T0 + 1 })).toEqual([full]);
   });
 
+  it("round-trips awkward text exactly and keeps integers integers", async () => {
+    const awkward = [
+      row("quotes'\"`\\;--", T0, { principal: "", model: "null", ttft_ms: 12, error: "line 1\nline 2\r\n\ttab \u0001\u001f\u007f" }),
+      row("unicode-Ωμ-日本-🦀-e\u0301", T0 + 1, { client_dialect: "true", ttft_ms: 1, backend: "123", provider: "{\"a\":[1]}", error: "🦀".repeat(1000) }),
+      row("escapes", T0 + 2, { model: "\\ud800 \\u0000 $.model ' \\\"", ttft_ms: 99, error: "" }),
+      row("limits", Number.MAX_SAFE_INTEGER - 1, {
+        status: 0,
+        input_tokens: 2_147_483_647,
+        output_tokens: 0,
+        cache_read_tokens: 1,
+        latency_ms: 0,
+        ttft_ms: 0,
+        attempts: 0,
+        stream: 1,
+      }),
+    ];
+    expect(await insertUsage(store.db, awkward)).toBe(4);
+    const stored = await queryUsage(store.db, { from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(stored).toEqual(awkward);
+    for (const read of stored) {
+      for (const column of INTEGER_COLUMNS) expect(Number.isSafeInteger(read[column]), column).toBe(true);
+    }
+    if (dialect.dialect === "sqlite") {
+      const integer = Object.fromEntries(INTEGER_COLUMNS.map((column) => [column, "integer"]));
+      expect(await sqliteStorageClasses(store, INTEGER_COLUMNS)).toEqual(awkward.map(() => integer));
+    }
+  });
+
+  it("stores absent and null optional columns as NULL, and the text 'null' as text", async () => {
+    const { principal: _p, key_id: _k, user_id: _u, backend: _b, provider: _pr, ttft_ms: _t, error: _e, ...required } = row("absent", T0);
+    const withUndefined: NewUsageRow = { ...row("undefined", T0 + 1), principal: undefined, ttft_ms: undefined, error: undefined };
+    expect(await insertUsage(store.db, [required, withUndefined, row("null-text", T0 + 2, { principal: "null", error: "null" })])).toBe(3);
+    expect((await queryUsage(store.db, { from: T0, to: T0 + 3 })).map((r) => [r.request_id, r.principal, r.backend, r.ttft_ms, r.error])).toEqual([
+      ["absent", null, null, null, null],
+      ["undefined", null, "b1", null, null],
+      ["null-text", "null", "b1", null, "null"],
+    ]);
+    if (dialect.dialect === "sqlite") {
+      expect(await sqliteStorageClasses(store, ["principal", "ttft_ms", "error", "model"])).toEqual([
+        { principal: "null", ttft_ms: "null", error: "null", model: "text" },
+        { principal: "null", ttft_ms: "null", error: "null", model: "text" },
+        { principal: "text", ttft_ms: "null", error: "text", model: "text" },
+      ]);
+    }
+  });
+
+  it("stores a lone surrogate as U+FFFD, with the rest of the batch", async () => {
+    const rows = [
+      row("lone", T0, { model: "a\ud800b", error: "x\udfff" }),
+      row("after-pair", T0 + 1, { model: "🦀\ud83e" }),
+      row("escape-text", T0 + 2, { model: "\\ud800\\\udc00" }),
+    ];
+    expect(await insertUsage(store.db, rows)).toBe(3);
+    expect((await queryUsage(store.db, { from: T0, to: T0 + 3 })).map((r) => [r.model, r.error])).toEqual([
+      ["a\ufffdb", "x\ufffd"],
+      ["🦀\ufffd", null],
+      ["\\ud800\\\ufffd", null],
+    ]);
+  });
+
+  it("counts only new rows: a request_id repeated within one call is stored once, the first", async () => {
+    expect(await insertUsage(store.db, [row("dup", T0, { model: "first" }), row("dup", T0 + 1, { model: "second" }), row("other", T0 + 2)])).toBe(2);
+    expect(await insertUsage(store.db, [row("new", T0 + 3), row("dup", T0 + 4), row("new", T0 + 5)])).toBe(1);
+    expect((await queryUsage(store.db, { from: 0, to: T0 + 10 })).map((r) => [r.request_id, r.at, r.model])).toEqual([
+      ["dup", T0, "first"],
+      ["other", T0 + 2, "gpt-x"],
+      ["new", T0 + 3, "gpt-x"],
+    ]);
+  });
+
+  it("fails the statement when a required column is missing", async () => {
+    const { model: _model, ...withoutModel } = row("no-model", T0);
+    await expect(insertUsage(store.db, [row("req-ok", T0), withoutModel as NewUsageRow])).rejects.toThrow(/not[- ]null/i);
+    expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([]);
+  });
+
   it.each<UsageOutcome>(["ok", "upstream_error", "client_closed", "timeout", "rate_limited", "rejected", "shutdown_aborted"])(
     "stores outcome %s",
     async (outcome) => {
@@ -94,7 +180,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
     expect(await insertUsage(store.db, [])).toBe(0);
   });
 
-  it("writes batches larger than one statement can carry", async () => {
+  it("writes a call larger than one statement takes, in several statements", async () => {
     const rows = Array.from({ length: 2500 }, (_, i) => row(`req-${String(i).padStart(4, "0")}`, T0 + i));
     expect(await insertUsage(store.db, rows)).toBe(2500);
     const stored = await queryUsage(store.db, { from: 0, to: T0 + 2500 });
