@@ -162,13 +162,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const store = await openStore(config, options.database);
   const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
-  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.background, rows)), {
+  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, rows)), {
     flushMs: 200,
     maxBatch: 500,
     maxQueued: 100_000,
     onError: onStoreError("usage rows"),
   });
-  const admissionQueue = createWriteBehind<NewRateAdmissionSecondRow>((rows) => addAdmissionSeconds(store.background, rows), {
+  const admissionQueue = createWriteBehind<NewRateAdmissionSecondRow>((rows) => addAdmissionSeconds(store.db, rows), {
     flushMs: 200,
     maxBatch: 1_000,
     maxQueued: 100_000,

@@ -159,7 +159,7 @@ describe("sqlite file crash safety", () => {
   it("keeps every row written through the write-behind queue across close and reopen", async () => {
     const file = path.join(dir, "closed", "llmux.sqlite");
     const store = await createDatabase({ sqlitePath: file });
-    const queue = createWriteBehind<NewUsageRow>(async (batch) => void (await insertUsage(store.background, batch)), {
+    const queue = createWriteBehind<NewUsageRow>(async (batch) => void (await insertUsage(store.db, batch)), {
       flushMs: 60_000,
       maxBatch: 50,
       maxQueued: 1000,

@@ -1,8 +1,6 @@
-import path from "node:path";
 import { Kysely, type Dialect } from "kysely";
-import { createPostgresDialect, createSqliteDialect, isInMemorySqlite, isPostgresUrl, type StoreDialect } from "./dialect.js";
+import { createPostgresDialect, createSqliteDialect, isPostgresUrl, type StoreDialect } from "./dialect.js";
 import { migrateToLatest } from "./migrate.js";
-import { createSqliteWorkerDialect } from "./sqlite-worker-dialect.js";
 import { StoreError } from "./store-error.js";
 import type { Database } from "./tables/database.js";
 
@@ -18,19 +16,9 @@ export interface DatabaseOptions {
 export interface Store {
   /** The query builder; pass it (or a transaction from it) to the repositories. */
   readonly db: Kysely<Database>;
-  /**
-   * For write-behind batches: single statements, no transactions. On a SQLite file its statements run on a worker
-   * thread with its own connection, so a large batch never blocks the event loop; elsewhere it is `db` itself
-   * (PostgreSQL's driver does not block, and an in-memory database cannot be shared with another thread). Never
-   * await it inside a transaction on `db`: that transaction holds SQLite's write lock until it ends.
-   */
-  readonly background: Kysely<Database>;
   /** Which engine is behind `db`, for the few places where SQL differs. */
   readonly dialect: StoreDialect;
-  /**
-   * Closes every connection, after the statements already sent to `background` have finished. Flush write-behind
-   * queues first: rows pushed after this are lost.
-   */
+  /** Closes every connection. Flush write-behind queues first: rows pushed after this are lost. */
   close(): Promise<void>;
 }
 
@@ -43,7 +31,6 @@ export interface Store {
 export async function createDatabase(options: DatabaseOptions): Promise<Store> {
   let dialect: StoreDialect;
   let driver: Dialect;
-  let sqliteFile: string | undefined;
   if (options.url !== undefined && options.url !== "") {
     if (!isPostgresUrl(options.url)) {
       throw new StoreError("unsupported database url: expected postgres:// or postgresql://");
@@ -52,10 +39,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Store> {
     driver = createPostgresDialect(options.url);
   } else {
     dialect = "sqlite";
-    const file = options.sqlitePath ?? ":memory:";
-    if (!isInMemorySqlite(file)) sqliteFile = path.resolve(file);
     try {
-      driver = createSqliteDialect(file);
+      driver = createSqliteDialect(options.sqlitePath ?? ":memory:");
     } catch (err) {
       throw new StoreError(`cannot open the SQLite database: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
@@ -67,18 +52,5 @@ export async function createDatabase(options: DatabaseOptions): Promise<Store> {
     await db.destroy();
     throw err instanceof StoreError ? err : new StoreError("database migration failed", { cause: err });
   }
-  // Created after the migration, so the worker's connection never sees an older schema.
-  const background = sqliteFile === undefined ? db : new Kysely<Database>({ dialect: createSqliteWorkerDialect(sqliteFile) });
-  return {
-    db,
-    background,
-    dialect,
-    close: async () => {
-      try {
-        if (background !== db) await background.destroy();
-      } finally {
-        await db.destroy();
-      }
-    },
-  };
+  return { db, dialect, close: () => db.destroy() };
 }

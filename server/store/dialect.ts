@@ -1,19 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import {
-  CompiledQuery,
-  PostgresDialect,
-  SqliteAdapter,
-  SqliteDialect,
-  SqliteDriver,
-  type DatabaseConnection,
-  type DatabaseIntrospector,
-  type DialectAdapter,
-  type Driver,
-  type Kysely,
-  type SqliteDialectConfig,
-} from "kysely";
+import { PostgresDialect, SqliteAdapter, SqliteDialect, type DatabaseIntrospector, type DialectAdapter, type Kysely } from "kysely";
 import pg from "pg";
 import { CurrentSchemaIntrospector } from "./current-schema-introspector.js";
 import { StoreError } from "./store-error.js";
@@ -60,57 +48,28 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/**
- * Starts every transaction with `BEGIN IMMEDIATE`, taking the write lock up front. The write-behind batches write
- * through a second connection (see `sqlite-worker-dialect.ts`); a deferred transaction that read before that
- * connection committed could then no longer write (SQLITE_BUSY_SNAPSHOT, which `busy_timeout` does not retry).
- * An immediate one waits for the lock instead, and the batches wait for it in turn.
- */
-class ImmediateTransactionSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
-  }
-}
-
-/** kysely's SQLite dialect with {@link TransactionalDdlSqliteAdapter} and {@link ImmediateTransactionSqliteDriver}. */
+/** kysely's SQLite dialect with {@link TransactionalDdlSqliteAdapter}. */
 class TransactionalDdlSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
-
-  constructor(config: SqliteDialectConfig) {
-    super(config);
-    this.#config = config;
-  }
-
-  override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver(this.#config);
-  }
-
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
   }
 }
 
 /**
- * The settings every SQLite connection gets, in order: WAL so readers never block the writer, `synchronous=FULL` so
- * a commit survives power loss (WAL+NORMAL may roll back the last commits), `busy_timeout` so a second connection
- * or process waits instead of failing with "database is locked", and foreign keys enforced.
- */
-export const SQLITE_PRAGMAS: readonly string[] = ["journal_mode = WAL", "synchronous = FULL", "busy_timeout = 5000", "foreign_keys = ON"];
-
-/** True when `file` names an in-memory SQLite database, which lives in one connection and cannot be shared. */
-export function isInMemorySqlite(file: string): boolean {
-  return file === ":memory:" || file === "";
-}
-
-/**
- * Opens a SQLite file (creating its directory) or an in-memory database, with {@link SQLITE_PRAGMAS}, the settings
- * the data-safety promises rely on.
+ * Opens a SQLite file (creating its directory) or an in-memory database, with the settings the data-safety
+ * promises rely on: WAL so readers never block the writer, `synchronous=FULL` so a commit survives power loss
+ * (WAL+NORMAL may roll back the last commits), `busy_timeout` so a second process waits instead of failing with
+ * "database is locked", and foreign keys enforced.
  */
 export function createSqliteDialect(file: string): SqliteDialect {
-  if (!isInMemorySqlite(file)) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const inMemory = file === ":memory:" || file === "";
+  if (!inMemory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
   try {
-    for (const pragma of SQLITE_PRAGMAS) database.pragma(pragma);
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = FULL");
+    database.pragma("busy_timeout = 5000");
+    database.pragma("foreign_keys = ON");
   } catch (err) {
     database.close();
     throw err;
