@@ -19,7 +19,7 @@ import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
 import { Cancellation, type CancelSignal } from "./lib/cancellation.js";
-import { randomId } from "./lib/ids.js";
+import { timeOrderedId } from "./lib/ids.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
 import { createCatalog } from "./catalog/catalog.js";
 import { createDiscovery } from "./discovery/discovery.js";
@@ -278,7 +278,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // One log line per request, written by the request tracker when the request has really ended.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    genReqId: () => randomId("req_"),
+    // Time-ordered: the usage table's primary key, appended to rather than written at random pages.
+    genReqId: () => timeOrderedId("req_", now()),
     // Requests arriving while draining get our own 503 in their dialect (below), not Fastify's.
     return503OnClosing: false,
     requestTimeout: 0,
