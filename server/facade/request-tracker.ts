@@ -110,9 +110,9 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
       const ctx = request.llm ?? (llm ? (request.llm = createRequestContext(llm, deps.now)) : undefined);
       const clientGone = !reply.raw.writableFinished;
       if (clientGone) ctx?.cancel.abort(llmuxError(Reason.CANCELED, "client closed the connection"));
-      const finish = () => {
+      const finish = (endedAt: number) => {
         const status = clientGone ? 499 : reply.statusCode;
-        const latencyMs = deps.now() - started;
+        const latencyMs = endedAt - started;
         const attempts = ctx?.trace.attempts ?? [];
         const line: Record<string, unknown> = { reqId: request.id, method: request.method, url: request.url, status, ms: latencyMs };
         if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
@@ -157,16 +157,20 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
         };
         deps.telemetry.request(record);
       };
+      // The bookkeeping runs once the loop has nothing more urgent (setImmediate: after pending I/O), so the next
+      // request on the connection is not kept waiting behind this one's log line and usage row.
+      const later = (endedAt: number) =>
+        setImmediate(() => {
+          try {
+            finish(endedAt);
+          } finally {
+            settle();
+          }
+        });
       // A stream's record waits for its end (the client may be gone while the upstream is still being closed).
       const streamEnded = ctx?.trace.streamEnded;
-      if (streamEnded) void streamEnded.then(finish).finally(settle);
-      else {
-        try {
-          finish();
-        } finally {
-          settle();
-        }
-      }
+      if (streamEnded) void streamEnded.then(() => later(deps.now()));
+      else later(deps.now());
     });
     next();
   }
