@@ -239,6 +239,7 @@ async function measure(scenario, target, opts, files, mockPid) {
     round.latencyP99Ms = r.total.p99;
     round.ttfbP50Ms = r.ttfb.p50;
     round.ttfbP99Ms = r.ttfb.p99;
+    round.ttftP50Ms = r.ttft.p50;
     round.errors += r.errors.length;
     round.errorSamples.push(...r.errors.slice(0, 3));
   } else {
@@ -280,6 +281,7 @@ function aggregate(scenario, rounds, validation) {
     latencyP99Ms: median(pick("latencyP99Ms")),
     ttfbP50Ms: median(pick("ttfbP50Ms").map((v) => v ?? NaN)),
     ttfbP99Ms: median(pick("ttfbP99Ms").map((v) => v ?? NaN)),
+    ttftP50Ms: median(pick("ttftP50Ms").map((v) => v ?? NaN)),
     peakRssBytes: Math.max(...pick("peakRssBytes")),
     cpuUsPerRequest: median(pick("cpuUsPerRequest")),
     targetCpuPercent: median(pick("targetCpuPercent")),

@@ -42,18 +42,36 @@ export async function exchange(dispatcher, { path, headers, body, stream, dialec
   try {
     const res = await dispatcher.request({ method: "POST", path, headers, body });
     let ttfb;
+    let ttft;
     const chunks = [];
+    let seen = "";
     for await (const chunk of res.body) {
-      ttfb ??= performance.now() - start;
+      const at = performance.now() - start;
+      ttfb ??= at;
       chunks.push(chunk);
+      if (stream && ttft === undefined) {
+        seen += Buffer.from(chunk).toString("utf8");
+        if (FIRST_CONTENT[dialect].test(seen)) ttft = at;
+      }
     }
     const total = performance.now() - start;
     const text = Buffer.concat(chunks).toString("utf8");
-    return { ttfb: ttfb ?? total, total, error: checkAnswer({ status: res.statusCode, text, stream, dialect }) };
+    return { ttfb: ttfb ?? total, ttft: ttft ?? total, total, error: checkAnswer({ status: res.statusCode, text, stream, dialect }) };
   } catch (err) {
-    return { ttfb: NaN, total: performance.now() - start, error: `${err.code ?? err.name}: ${err.message}` };
+    return { ttfb: NaN, ttft: NaN, total: performance.now() - start, error: `${err.code ?? err.name}: ${err.message}` };
   }
 }
+
+/**
+ * The first event of a stream that carries generated text: an OpenAI delta with non-empty content, an Anthropic
+ * content_block_delta. A gateway that can still fail over holds back the content-less preamble (OpenAI's role
+ * chunk, Anthropic's message_start) until then, where a blind proxy passes it on at once: time to first token is
+ * the latency a user sees, time to first byte is not the same measure for the two.
+ */
+const FIRST_CONTENT = {
+  openai: /"delta":\{[^}]*"content":"[^"]/,
+  anthropic: /event: content_block_delta/,
+};
 
 /**
  * One connection sending the request back to back for `durationMs`: the TTFB probe. Run alone it measures the
@@ -62,6 +80,7 @@ export async function exchange(dispatcher, { path, headers, body, stream, dialec
 export async function probe(origin, request, durationMs) {
   const client = new Client(origin, { pipelining: 1, keepAliveTimeout: 30_000 });
   const ttfb = [];
+  const ttft = [];
   const total = [];
   const errors = [];
   const end = performance.now() + durationMs;
@@ -71,13 +90,14 @@ export async function probe(origin, request, durationMs) {
       if (r.error) errors.push(r.error);
       else {
         ttfb.push(r.ttfb);
+        ttft.push(r.ttft);
         total.push(r.total);
       }
     }
   } finally {
     await client.close();
   }
-  return { ttfb: summarize(ttfb), total: summarize(total), errors };
+  return { ttfb: summarize(ttfb), ttft: summarize(ttft), total: summarize(total), errors };
 }
 
 /**
