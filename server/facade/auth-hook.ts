@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { presentedCredential } from "../auth/client-tokens.js";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
 import type { Authenticator, Principal } from "../services/admin/authenticator.js";
@@ -18,17 +18,28 @@ declare module "fastify" {
  * without a credential passes; a credential that is presented must still be valid.
  */
 export function createAuthHook(authenticator: Authenticator, open: boolean) {
-  return async function authHook(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const secret = presentedCredential(request.headers);
-    if (secret === undefined && open) return;
-    const principal = secret === undefined ? undefined : await authenticator.authenticate(secret);
-    if (!principal) {
-      const message = secret === undefined
-        ? "missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'"
-        : "invalid API key";
-      await sendError(request, reply, llmuxError(Reason.UNAUTHENTICATED, message));
-      return reply;
+  const settle = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, secret: string | undefined, principal: Principal | undefined) => {
+    if (principal) {
+      request.principal = principal;
+      done();
+      return;
     }
-    request.principal = principal;
+    const message = secret === undefined
+      ? "missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'"
+      : "invalid API key";
+    sendError(request, reply, llmuxError(Reason.UNAUTHENTICATED, message));
+  };
+  // A callback hook: most credentials are answered synchronously (client tokens, recently seen API keys), and an
+  // async hook would cost a promise and a turn per request for nothing.
+  return function authHook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const secret = presentedCredential(request.headers);
+    if (secret === undefined && open) return done();
+    const principal = secret === undefined ? undefined : authenticator.authenticate(secret);
+    if (principal instanceof Promise) {
+      principal.then(
+        (resolved) => settle(request, reply, done, secret, resolved),
+        (err: unknown) => sendError(request, reply, err),
+      );
+    } else settle(request, reply, done, secret, principal);
   };
 }

@@ -48,9 +48,11 @@ export interface Authenticator {
    * The principal for a presented secret (the bearer token or `x-api-key` value), or undefined when it is not
    * valid now. A JWT must verify, carry the user's current token version, and the user must be enabled; an API
    * key must exist, be neither revoked nor expired, and its owner must be enabled; otherwise the secret is
-   * compared with the configuration's client tokens. Never throws for bad input.
+   * compared with the configuration's client tokens. Never throws for bad input. Answers synchronously when it
+   * can (a client token, an API key looked up in the last few seconds), so the request path does not wait a turn;
+   * a promise otherwise (a key not in the cache, a JWT).
    */
-  authenticate(secret: string): Promise<Principal | undefined>;
+  authenticate(secret: string): Principal | undefined | Promise<Principal | undefined>;
   /**
    * Drops every cached key lookup. The admin service calls it after revoking keys or changing users, so this
    * process sees the change at once; other replicas see it when their cache entries expire.
@@ -83,6 +85,25 @@ const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 type KeyLookup = { key: ApiKeyRow; owner: ApiKeyOwner } | undefined;
 
+/** The principal of an API key (its owner's name and role, the key's grants). */
+function principalOf({ key, owner }: NonNullable<KeyLookup>): Principal {
+  return {
+    kind: "api_key",
+    id: key.id,
+    name: owner.username,
+    role: owner.role,
+    userId: owner.id,
+    keyId: key.id,
+    key: {
+      allowedModels: key.allowed_models,
+      requestsPerMinute: key.requests_per_minute,
+      tokensPerMinute: key.tokens_per_minute,
+      tokensPerDay: key.tokens_per_day,
+      expiresAt: key.expires_at ?? undefined,
+    },
+  };
+}
+
 /** The audit actor of a principal: a user id, `key:<id>` or `token:<name>` (see AuditEvent.actor). */
 export function actorOf(principal: Principal | undefined): string {
   if (principal === undefined) return "";
@@ -99,18 +120,23 @@ export function actorOf(principal: Principal | undefined): string {
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const now = deps.now ?? Date.now;
   const cacheMs = Math.min(deps.keyCacheMs ?? MAX_KEY_CACHE_MS, MAX_KEY_CACHE_MS);
-  const cache = new Map<string, { at: number; lookup: KeyLookup }>();
   const touched = new Map<string, number>();
 
-  async function lookupKey(hash: string): Promise<KeyLookup> {
-    const t = now();
-    const cached = cache.get(hash);
-    if (cached && t - cached.at < cacheMs) return cached.lookup;
+  /** A key lookup and the principal it makes (built once per lookup, shared by the requests it serves). */
+  interface CachedKey {
+    at: number;
+    lookup: KeyLookup;
+    principal: Principal | undefined;
+  }
+  const cache = new Map<string, CachedKey>();
+
+  async function loadKey(hash: string, t: number): Promise<CachedKey> {
     const lookup = await findApiKeyByHash(deps.db, hash);
+    const entry: CachedKey = { at: t, lookup, principal: lookup && principalOf(lookup) };
     cache.delete(hash);
     if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value!);
-    cache.set(hash, { at: t, lookup });
-    return lookup;
+    cache.set(hash, entry);
+    return entry;
   }
 
   function touch(keyId: string, t: number): void {
@@ -122,28 +148,21 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     touchApiKey(deps.db, keyId, t).catch((err: unknown) => deps.onError?.(err));
   }
 
-  async function fromApiKey(hash: string): Promise<Principal | undefined> {
-    const lookup = await lookupKey(hash);
-    if (!lookup) return undefined;
-    const { key, owner } = lookup;
-    const t = now();
+  /** The key's principal if the key works at `t`: neither revoked nor expired, its owner enabled. */
+  function admitKey(entry: CachedKey, t: number): Principal | undefined {
+    if (!entry.lookup) return undefined;
+    const { key, owner } = entry.lookup;
     if (key.revoked_at !== null || (key.expires_at !== null && key.expires_at <= t) || owner.disabled !== 0) return undefined;
     touch(key.id, t);
-    return {
-      kind: "api_key",
-      id: key.id,
-      name: owner.username,
-      role: owner.role,
-      userId: owner.id,
-      keyId: key.id,
-      key: {
-        allowedModels: key.allowed_models,
-        requestsPerMinute: key.requests_per_minute,
-        tokensPerMinute: key.tokens_per_minute,
-        tokensPerDay: key.tokens_per_day,
-        expiresAt: key.expires_at ?? undefined,
-      },
-    };
+    return entry.principal;
+  }
+
+  /** Answers from the cache without waiting when it can; otherwise after one database lookup. */
+  function fromApiKey(hash: string): Principal | undefined | Promise<Principal | undefined> {
+    const t = now();
+    const cached = cache.get(hash);
+    if (cached && t - cached.at < cacheMs) return admitKey(cached, t);
+    return loadKey(hash, t).then((entry) => admitKey(entry, now()));
   }
 
   async function fromJwt(token: string): Promise<Principal | undefined> {
@@ -155,7 +174,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   return {
-    async authenticate(secret) {
+    authenticate(secret) {
       if (secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return undefined;
       // One hash serves both: client tokens compare SHA-256 digests, API keys are stored by theirs.
       const digest = sha256(secret);
