@@ -31,6 +31,18 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** An upstream that sends one SSE frame and never ends; `upstreamClosed` resolves when llmux drops the connection. */
+async function startOpenStream(): Promise<{ upstream: Pool; upstreamClosed: Promise<void> }> {
+  let closed: () => void = () => {};
+  const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
+  const upstream = await start((req, res) => {
+    req.socket.on("close", closed);
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: first\n\n");
+  });
+  return { upstream, upstreamClosed };
+}
+
 /** Failures are classified the way the transport does: LlmuxErrors stay, anything else is UPSTREAM_FAILED. */
 const classify = (err: unknown) => (err instanceof LlmuxError ? err : llmuxError(Reason.UPSTREAM_FAILED, `failed: ${(err as Error).message}`, { cause: err }));
 
@@ -121,13 +133,7 @@ describe("sendUpstream", () => {
   });
 
   it("makes the body throw the abort reason mid-stream, and closes the upstream connection", async () => {
-    let closed: () => void = () => {};
-    const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
-    const upstream = await start((req, res) => {
-      req.socket.on("close", closed);
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write("data: first\n\n");
-    });
+    const { upstream, upstreamClosed } = await startOpenStream();
     const cancel = new Cancellation();
     const res = await sendUpstream(upstream, { method: "GET", path: "/" }, cancel, classify);
     const iterator = res.body[Symbol.asyncIterator]();
@@ -140,13 +146,7 @@ describe("sendUpstream", () => {
   });
 
   it("drops the upstream request when the consumer stops iterating early", async () => {
-    let closed: () => void = () => {};
-    const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
-    const upstream = await start((req, res) => {
-      req.socket.on("close", closed);
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write("data: first\n\n");
-    });
+    const { upstream, upstreamClosed } = await startOpenStream();
     const res = await sendUpstream(upstream, { method: "GET", path: "/" }, new Cancellation(), classify);
     for await (const chunk of res.body) {
       expect(Buffer.from(chunk).toString()).toBe("data: first\n\n");
