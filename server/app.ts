@@ -18,7 +18,7 @@ import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
-import { Cancellation, type CancelSignal } from "./lib/cancellation.js";
+import { abortableSleep, Cancellation } from "./lib/cancellation.js";
 import { timeOrderedId } from "./lib/ids.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
 import { createCatalog } from "./catalog/catalog.js";
@@ -108,7 +108,8 @@ const LOG_FLUSH_MS = 250;
 
 /** Creates the logger llmux uses: structured JSON, secrets redacted. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  if (destination) return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } }, destination);
+  const options = { level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } };
+  if (destination) return pino(options, destination);
   // Asynchronous, batched writes to stdout: a request never waits for its log line, and a line per request does not
   // cost a write (and a thread-pool round trip) per request. Lines leave in 4 kB batches or within LOG_FLUSH_MS;
   // what is pending is written at exit.
@@ -120,7 +121,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       // Destroyed: the process is exiting and pino has written what was pending.
     }
   }, LOG_FLUSH_MS).unref();
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { service: "llmux" } }, stdout);
+  return pino(options, stdout);
 }
 
 /** The database location: the option, the config's `database` / `DATABASE_URL`, else `llmux.db` beside the config file. */
@@ -136,21 +137,6 @@ export function openStore(config: Config, override?: string): Promise<Store> {
   return createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
 }
 
-function abortableSleep(ms: number, signal: CancelSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * The composition root: the only place that wires configuration, store, providers, routing, services and the
  * facade. Returns the Fastify instance without listening, so tests can bind it to port 0.
@@ -162,7 +148,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const store = await openStore(config, options.database);
   const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
-  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, rows)), {
+  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, store.dialect, rows)), {
     flushMs: 200,
     maxBatch: 500,
     maxQueued: 100_000,
@@ -204,6 +190,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Rate windows survive a restart: admissions of the last day come back from the store, counted per second.
   state.restoreAdmissions(await (sharedWindows ? loadRecentAdmissions : loadAdmissionSeconds)(store.db, now() - LONGEST_WINDOW_MS));
   const pruneTimer = setInterval(() => {
+    // Both tables: a store that switched between SQLite-owned and shared windows must not keep the other's old rows.
     pruneAdmissions(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admissions"));
     pruneAdmissionSeconds(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admission counts"));
     pruneLoginAttempts(store.db, now() - LOGIN_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune login attempts"));

@@ -56,3 +56,19 @@ export function toAbortSignal(signal: CancelSignal): AbortSignal {
   else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
   return controller.signal;
 }
+
+/** Waits `ms` milliseconds; rejects with the signal's reason (and leaves no timer behind) when it aborts first. */
+export function abortableSleep(ms: number, signal: CancelSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

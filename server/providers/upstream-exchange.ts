@@ -134,12 +134,8 @@ export function sendUpstream(
   signal: CancelSignal,
   classify: (err: unknown) => LlmuxError,
 ): Promise<UpstreamResponse> {
+  if (signal.aborted) return Promise.reject(classify(asError(signal.reason)));
   return new Promise((resolve, reject) => {
-    const exchange = new UpstreamExchange(signal, classify, { resolve, reject });
-    if (signal.aborted) {
-      exchange.onResponseError(undefined as never, asError(signal.reason));
-      return;
-    }
-    dispatcher.dispatch(options, exchange);
+    dispatcher.dispatch(options, new UpstreamExchange(signal, classify, { resolve, reject }));
   });
 }

@@ -91,7 +91,7 @@ describe.each(dialects)("$name", (dialect) => {
     expect(await tableNames(store)).toEqual([]);
     expect(await migrateToLatest(store.db)).toEqual(ALL);
     expect(await tableNames(store)).toEqual(TABLES);
-    expect(await insertUsage(store.db, [usageRow(1)])).toBe(1);
+    expect(await insertUsage(store.db, store.dialect, [usageRow(1)])).toBe(1);
   });
 
   it("applies a failing run in one transaction: nothing of it remains", async () => {
@@ -159,7 +159,7 @@ describe("sqlite file crash safety", () => {
   it("keeps every row written through the write-behind queue across close and reopen", async () => {
     const file = path.join(dir, "closed", "llmux.sqlite");
     const store = await createDatabase({ sqlitePath: file });
-    const queue = createWriteBehind<NewUsageRow>(async (batch) => void (await insertUsage(store.db, batch)), {
+    const queue = createWriteBehind<NewUsageRow>(async (batch) => void (await insertUsage(store.db, store.dialect, batch)), {
       flushMs: 60_000,
       maxBatch: 50,
       maxQueued: 1000,
@@ -177,7 +177,7 @@ describe("sqlite file crash safety", () => {
     const file = path.join(dir, "open", "llmux.sqlite");
     const store = await createDatabase({ sqlitePath: file });
     try {
-      await insertUsage(store.db, Array.from({ length: 30 }, (_, i) => usageRow(i)));
+      await insertUsage(store.db, store.dialect, Array.from({ length: 30 }, (_, i) => usageRow(i)));
       // The files as a kill -9 would leave them: the connection is still open and the WAL not checkpointed.
       expect(existsSync(`${file}-wal`)).toBe(true);
       const crashed = path.join(dir, "crashed", "llmux.sqlite");

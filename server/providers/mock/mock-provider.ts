@@ -1,6 +1,6 @@
 import type { MockSettings, ProviderConfig } from "../../config/types.js";
 import { type LlmuxError, llmuxError, Reason, toLlmuxError } from "../../errors/llmux-error.js";
-import type { CancelSignal } from "../../lib/cancellation.js";
+import { abortableSleep, type CancelSignal } from "../../lib/cancellation.js";
 import { formatSse } from "../../lib/sse.js";
 import type { ProviderAdapter, UpstreamResponse } from "../provider.js";
 
@@ -195,21 +195,6 @@ async function pause(sleep: Sleep, ms: number, signal: CancelSignal): Promise<vo
 
 function canceled(cause?: unknown): LlmuxError {
   return llmuxError(Reason.CANCELED, "request canceled", { cause });
-}
-
-/** The default sleep: a timer, cleared as soon as `signal` aborts. */
-function abortableSleep(ms: number, signal: CancelSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(canceled());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The OpenAI error object the real API would answer this body with (status 400), or undefined if acceptable. */

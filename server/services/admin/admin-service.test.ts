@@ -419,7 +419,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       alice = await plane.addUser("alice", Role.USER);
       bob = await plane.addUser("bob", Role.USER);
       aliceKey = (await admin(alice.token).createApiKey({ name: "k" })).key!.id;
-      await insertUsage(store.db, [
+      await insertUsage(store.db, store.dialect, [
         row("1", { principal: "alice", user_id: alice.id, key_id: aliceKey, model: "m1" }),
         row("2", { principal: "alice", user_id: alice.id, model: "m2", outcome: "upstream_error", status: 502 }),
         row("3", { principal: "bob", user_id: bob.id, model: "m1", input_tokens: 100 }),

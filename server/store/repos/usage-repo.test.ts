@@ -74,7 +74,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       stream: 1,
       error: "upstream 500 after 3 attempts",
     });
-    expect(await insertUsage(store.db, [full])).toBe(1);
+    expect(await insertUsage(store.db, store.dialect, [full])).toBe(1);
     expect(await queryUsage(store.db, { from: T0, to: T0 + 1 })).toEqual([full]);
   });
 
@@ -94,7 +94,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
         stream: 1,
       }),
     ];
-    expect(await insertUsage(store.db, awkward)).toBe(4);
+    expect(await insertUsage(store.db, store.dialect, awkward)).toBe(4);
     const stored = await queryUsage(store.db, { from: 0, to: Number.MAX_SAFE_INTEGER });
     expect(stored).toEqual(awkward);
     for (const read of stored) {
@@ -109,7 +109,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
   it("stores absent and null optional columns as NULL, and the text 'null' as text", async () => {
     const { principal: _p, key_id: _k, user_id: _u, backend: _b, provider: _pr, ttft_ms: _t, error: _e, ...required } = row("absent", T0);
     const withUndefined: NewUsageRow = { ...row("undefined", T0 + 1), principal: undefined, ttft_ms: undefined, error: undefined };
-    expect(await insertUsage(store.db, [required, withUndefined, row("null-text", T0 + 2, { principal: "null", error: "null" })])).toBe(3);
+    expect(await insertUsage(store.db, store.dialect, [required, withUndefined, row("null-text", T0 + 2, { principal: "null", error: "null" })])).toBe(3);
     expect((await queryUsage(store.db, { from: T0, to: T0 + 3 })).map((r) => [r.request_id, r.principal, r.backend, r.ttft_ms, r.error])).toEqual([
       ["absent", null, null, null, null],
       ["undefined", null, "b1", null, null],
@@ -130,7 +130,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       row("after-pair", T0 + 1, { model: "🦀\ud83e" }),
       row("escape-text", T0 + 2, { model: "\\ud800\\\udc00" }),
     ];
-    expect(await insertUsage(store.db, rows)).toBe(3);
+    expect(await insertUsage(store.db, store.dialect, rows)).toBe(3);
     expect((await queryUsage(store.db, { from: T0, to: T0 + 3 })).map((r) => [r.model, r.error])).toEqual([
       ["a\ufffdb", "x\ufffd"],
       ["🦀\ufffd", null],
@@ -139,8 +139,8 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
   });
 
   it("counts only new rows: a request_id repeated within one call is stored once, the first", async () => {
-    expect(await insertUsage(store.db, [row("dup", T0, { model: "first" }), row("dup", T0 + 1, { model: "second" }), row("other", T0 + 2)])).toBe(2);
-    expect(await insertUsage(store.db, [row("new", T0 + 3), row("dup", T0 + 4), row("new", T0 + 5)])).toBe(1);
+    expect(await insertUsage(store.db, store.dialect, [row("dup", T0, { model: "first" }), row("dup", T0 + 1, { model: "second" }), row("other", T0 + 2)])).toBe(2);
+    expect(await insertUsage(store.db, store.dialect, [row("new", T0 + 3), row("dup", T0 + 4), row("new", T0 + 5)])).toBe(1);
     expect((await queryUsage(store.db, { from: 0, to: T0 + 10 })).map((r) => [r.request_id, r.at, r.model])).toEqual([
       ["dup", T0, "first"],
       ["other", T0 + 2, "gpt-x"],
@@ -150,14 +150,14 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
 
   it("fails the statement when a required column is missing", async () => {
     const { model: _model, ...withoutModel } = row("no-model", T0);
-    await expect(insertUsage(store.db, [row("req-ok", T0), withoutModel as NewUsageRow])).rejects.toThrow(/not[- ]null/i);
+    await expect(insertUsage(store.db, store.dialect, [row("req-ok", T0), withoutModel as NewUsageRow])).rejects.toThrow(/not[- ]null/i);
     expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([]);
   });
 
   it.each<UsageOutcome>(["ok", "upstream_error", "client_closed", "timeout", "rate_limited", "rejected", "shutdown_aborted"])(
     "stores outcome %s",
     async (outcome) => {
-      await insertUsage(store.db, [row("r", T0, { outcome, backend: null, provider: null })]);
+      await insertUsage(store.db, store.dialect, [row("r", T0, { outcome, backend: null, provider: null })]);
       expect((await queryUsage(store.db, { from: T0, to: T0 + 1 })).map((r) => [r.outcome, r.backend, r.provider])).toEqual([
         [outcome, null, null],
       ]);
@@ -165,30 +165,30 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
   );
 
   it("is idempotent: a request_id already stored is neither duplicated nor overwritten", async () => {
-    expect(await insertUsage(store.db, [row("req-1", T0)])).toBe(1);
-    expect(await insertUsage(store.db, [row("req-1", T0 + 5, { model: "other" }), row("req-2", T0 + 1)])).toBe(1);
-    expect(await insertUsage(store.db, [row("req-1", T0), row("req-2", T0 + 1)])).toBe(0);
+    expect(await insertUsage(store.db, store.dialect, [row("req-1", T0)])).toBe(1);
+    expect(await insertUsage(store.db, store.dialect, [row("req-1", T0 + 5, { model: "other" }), row("req-2", T0 + 1)])).toBe(1);
+    expect(await insertUsage(store.db, store.dialect, [row("req-1", T0), row("req-2", T0 + 1)])).toBe(0);
     expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([row("req-1", T0), row("req-2", T0 + 1)]);
   });
 
   it("refuses an empty request_id and stores nothing of that statement", async () => {
-    await expect(insertUsage(store.db, [row("req-ok", T0), row("", T0)])).rejects.toThrow(/check constraint/i);
+    await expect(insertUsage(store.db, store.dialect, [row("req-ok", T0), row("", T0)])).rejects.toThrow(/check constraint/i);
     expect(await queryUsage(store.db, { from: 0, to: T0 + 10 })).toEqual([]);
   });
 
   it("does nothing for an empty batch", async () => {
-    expect(await insertUsage(store.db, [])).toBe(0);
+    expect(await insertUsage(store.db, store.dialect, [])).toBe(0);
   });
 
   it("writes a call larger than one statement takes, in several statements", async () => {
     const rows = Array.from({ length: 2500 }, (_, i) => row(`req-${String(i).padStart(4, "0")}`, T0 + i));
-    expect(await insertUsage(store.db, rows)).toBe(2500);
+    expect(await insertUsage(store.db, store.dialect, rows)).toBe(2500);
     const stored = await queryUsage(store.db, { from: 0, to: T0 + 2500 });
     expect(stored.map((r) => r.request_id)).toEqual(rows.map((r) => r.request_id));
   });
 
   it("queries a half-open range, optionally for one backend, ordered by time then id", async () => {
-    await insertUsage(store.db, [
+    await insertUsage(store.db, store.dialect, [
       row("d", T0 + 2, { backend: "b2" }),
       row("c", T0 + 1),
       row("b", T0 + 1, { backend: "b2" }),
@@ -204,7 +204,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
 
   describe("summaries", () => {
     beforeEach(async () => {
-      await insertUsage(store.db, [
+      await insertUsage(store.db, store.dialect, [
         row("1", T0, { backend: "b1", model: "m1", principal: "alice", key_id: "k1", user_id: "u1", input_tokens: 1, output_tokens: 10 }),
         row("2", T0 + 1, { backend: "b2", model: "m1", principal: "bob", user_id: "u2", input_tokens: 2, output_tokens: 20 }),
         row("3", T0 + 2, { backend: "b1", model: "m2", principal: null, input_tokens: 4, output_tokens: 40 }),

@@ -1,6 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { StoreDialect } from "../dialect.js";
-import { dialectOf } from "../dialect-of.js";
 import type { Database } from "../tables/database.js";
 import type { NewUsageRow, UsageRow, UsageTable } from "../tables/usage-table.js";
 
@@ -81,10 +80,10 @@ function rowsJson(rows: readonly NewUsageRow[]): string {
  * Idempotent: a row whose `request_id` is already stored, or came earlier in the same call, is skipped
  * (`ON CONFLICT (request_id) DO NOTHING`), so a retried batch or a duplicate callback never duplicates or
  * overwrites a request. Returns how many rows were new. An empty `request_id` is refused by the database, failing
- * the statement.
+ * the statement. `dialect` is the store's (`Store.dialect`): the SQL differs per engine.
  */
-export async function insertUsage(db: Kysely<Database>, rows: readonly NewUsageRow[]): Promise<number> {
-  const insertFromJson = INSERT_FROM_JSON[dialectOf(db)];
+export async function insertUsage(db: Kysely<Database>, dialect: StoreDialect, rows: readonly NewUsageRow[]): Promise<number> {
+  const insertFromJson = INSERT_FROM_JSON[dialect];
   let inserted = 0;
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const result = await insertFromJson(rowsJson(rows.slice(start, start + ROWS_PER_STATEMENT))).execute(db);
