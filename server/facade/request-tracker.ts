@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
 import { Cancellation } from "../lib/cancellation.js";
 import type { RequestOutcome, RequestRecord, Telemetry } from "../services/gateway/gateway-service.js";
@@ -92,7 +92,15 @@ export interface RequestTracker {
  * request that ends during the drain still gets its row. It also sets `x-request-id` on every answer, and is the
  * one listener on the response's `close`: a client gone early cancels the request's upstream work.
  */
-export function createRequestTracker(deps: { telemetry: Telemetry; now: () => number }): RequestTracker {
+export function createRequestTracker(deps: {
+  telemetry: Telemetry;
+  now: () => number;
+  /**
+   * Where the one line per request goes. Its fields are fixed and carry no secret, so it may be a logger without
+   * redaction (pino's redaction costs more than the rest of the line); other lines use the request's logger.
+   */
+  accessLog: FastifyBaseLogger;
+}): RequestTracker {
   let pending = 0;
   let idle: (() => void) | undefined;
   const settle = () => {
@@ -118,7 +126,7 @@ export function createRequestTracker(deps: { telemetry: Telemetry; now: () => nu
         if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
         if (attempts.length > 1) line.attempts = attempts;
         if (ctx?.trace.streamOutcome !== undefined && ctx.trace.streamOutcome !== "ok") line.outcome = ctx.trace.streamOutcome;
-        if (!QUIET.has(request.url)) request.log.info(line, "request");
+        if (!QUIET.has(request.url)) deps.accessLog.info(line, "request");
         if (!ctx) return;
         const selection = ctx.trace.selection;
         if (selection && (request.log.level === "debug" || request.log.level === "trace")) {

@@ -38,6 +38,26 @@ describe("findTooDeep", () => {
     expect(findTooDeep(value, max)).toEqual(path);
   });
 
+  it("agrees with a recursive definition on any JSON value and limit", () => {
+    const depthOf = (v: unknown): number =>
+      typeof v !== "object" || v === null ? 0 : 1 + Math.max(0, ...Object.values(v as object).map(depthOf));
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 6 }), (v, max) => {
+        const path = findTooDeep(v, max);
+        if (depthOf(v) <= max) {
+          expect(path).toBeUndefined();
+        } else {
+          // The path leads to a container exactly `max` levels down.
+          let at: unknown = v;
+          for (const key of path!) at = (at as Record<string | number, unknown>)[key];
+          expect(path).toHaveLength(max);
+          expect(typeof at === "object" && at !== null).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("walks a 100 000-deep value without recursion", () => {
     expect(findTooDeep(deepArray(100_000), 100_001)).toBeUndefined();
     expect(findTooDeep(deepArray(100_000), 3)).toEqual([0, 0, 0]);

@@ -10,6 +10,40 @@
  * tries to serialise them.
  */
 export function findTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
+  // Every request body is checked, and nearly all pass: the check pushes only containers and allocates nothing per
+  // value; the path is worked out only for a body that fails.
+  return exceedsDepth(value, maxDepth) ? pathTooDeep(value, maxDepth) : undefined;
+}
+
+function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (maxDepth <= 0) return true;
+  const containers: object[] = [value];
+  const depths: number[] = [0];
+  while (containers.length > 0) {
+    const v = containers.pop()!;
+    const childDepth = depths.pop()! + 1;
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        if (typeof item !== "object" || item === null) continue;
+        if (childDepth >= maxDepth) return true;
+        containers.push(item);
+        depths.push(childDepth);
+      }
+    } else {
+      for (const key in v) {
+        const item = (v as Record<string, unknown>)[key];
+        if (typeof item !== "object" || item === null) continue;
+        if (childDepth >= maxDepth) return true;
+        containers.push(item);
+        depths.push(childDepth);
+      }
+    }
+  }
+  return false;
+}
+
+function pathTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
   interface Frame {
     value: unknown;
     depth: number;

@@ -36,7 +36,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Store> {
       throw new StoreError("unsupported database url: expected postgres:// or postgresql://");
     }
     dialect = "postgres";
-    driver = createPostgresDialect(options.url);
+    driver = await createPostgresDialect(options.url);
   } else {
     dialect = "sqlite";
     try {

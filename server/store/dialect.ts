@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { PostgresDialect, SqliteAdapter, SqliteDialect, type DatabaseIntrospector, type DialectAdapter, type Kysely } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { CurrentSchemaIntrospector } from "./current-schema-introspector.js";
 import { StoreError } from "./store-error.js";
 
@@ -27,10 +27,12 @@ export function parseInt8(text: string): number {
  * The pool's type parsers: pg's defaults plus {@link parseInt8}. Set per pool rather than with the global
  * `pg.types.setTypeParser`, so other pg users in the process keep their own parsing.
  */
-const pgTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === INT8_OID && format !== "binary" ? parseInt8 : types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+}
 
 /** True when `url` names a PostgreSQL database. */
 export function isPostgresUrl(url: string): boolean {
@@ -86,10 +88,12 @@ class CurrentSchemaPostgresDialect extends PostgresDialect {
 
 /**
  * A PostgreSQL pool for `url`, with int8 parsed to number. Connections are opened lazily, so a bad URL or an
- * unreachable server surfaces on the first query (the migration run in `createDatabase`).
+ * unreachable server surfaces on the first query (the migration run in `createDatabase`). The driver is loaded
+ * here, not at start-up: a gateway on SQLite (the default) does not carry it in memory.
  */
-export function createPostgresDialect(url: string): PostgresDialect {
-  const pool = new pg.Pool({ connectionString: url, types: pgTypes });
+export async function createPostgresDialect(url: string): Promise<PostgresDialect> {
+  const { default: pg } = await import("pg");
+  const pool = new pg.Pool({ connectionString: url, types: pgTypes(pg.types) });
   // An idle connection dropped by the server (restart, failover) is emitted here; unhandled, that event would
   // crash the process. The pool has already discarded the connection and the next query opens a new one, and a
   // lasting outage shows up as failing queries, so there is nothing to do.
