@@ -3,7 +3,7 @@ import { LlmuxError, llmuxError, Reason, toLlmuxError } from "../errors/llmux-er
 import { Cancellation, toAbortSignal, type CancelSignal } from "../lib/cancellation.js";
 import { BodyTooLargeError, readBody } from "../lib/read-body.js";
 import { parseRetryAfter } from "../lib/retry-after.js";
-import { createSseParser } from "../lib/sse.js";
+import { createSseParser, type SseEvent } from "../lib/sse.js";
 import type { ProviderAdapter } from "../providers/provider.js";
 import type { Usage } from "../translate/canonical.js";
 import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
@@ -237,6 +237,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const iterator = body[Symbol.asyncIterator]();
     let first = "";
     let ended = false;
+    // Events already received but not yet translated: the first frames leave as soon as they hold content, and
+    // whatever came in the same read (a fast upstream sends the whole answer at once) follows through `rest`.
+    let unsent: SseEvent[] = [];
     // Point of no return: nothing is committed until the upstream has sent content (not only a preamble such as
     // a role chunk or message_start), so a stream that breaks before its first content still fails over.
     while (!translator.contentSeen()) {
@@ -248,7 +251,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         if (first === "") throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} sent an empty stream`);
         break;
       }
-      for (const event of parser.push(next.value)) first += translator.push(event);
+      const events = parser.push(next.value);
+      let i = 0;
+      while (i < events.length && !translator.contentSeen()) first += translator.push(events[i++]!);
+      if (i < events.length) unsent = events.slice(i);
     }
     clearFirstByteTimer();
     const latencyMs = now() - started;
@@ -268,6 +274,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const rest = async function* (): AsyncGenerator<string> {
       let finished = ended;
       try {
+        if (unsent.length > 0) {
+          let out = "";
+          for (const event of unsent) out += translator.push(event);
+          unsent = [];
+          if (out) yield out;
+        }
         while (!finished) {
           const next = await iterator.next();
           if (next.done) {

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import type { BackendConfig } from "../config/types.js";
+import { Cancellation } from "../lib/cancellation.js";
+import type { ProviderAdapter, UpstreamResponse } from "../providers/provider.js";
+import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
+import { validateOpenAIRequest } from "../translate/openai/validate.js";
+import { createBackendState } from "./backend-state.js";
+import { createDispatcher, type DispatchResult } from "./dispatch.js";
+import { createRetryBudget } from "./retry-budget.js";
+import { NO_TELEMETRY } from "./telemetry.js";
+
+const backend: BackendConfig = {
+  name: "up:gpt",
+  provider: "up",
+  model: "gpt",
+  alias: undefined,
+  context: undefined,
+  vision: false,
+  thinking: false,
+  maxPerDay: undefined,
+  maxPerHour: undefined,
+  maxPer5Hours: undefined,
+  modelMatch: [],
+  keyRename: {},
+  keyDelete: [],
+  keyAdd: {},
+  fallbacks: [],
+  gptOssFix: false,
+};
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "gpt", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+const FRAMES = [
+  chunk({ role: "assistant", content: "" }),
+  chunk({ content: "Hel" }),
+  chunk({ content: "lo" }),
+  chunk({}, "stop"),
+  "data: [DONE]\n\n",
+];
+
+/** A dispatcher over one provider whose stream arrives in the given reads. */
+function dispatcherWith(reads: string[]) {
+  const provider: ProviderAdapter = {
+    name: "up",
+    kind: "openai",
+    dialect: "openai",
+    async send(): Promise<UpstreamResponse> {
+      return {
+        status: 200,
+        headers: { "content-type": "text/event-stream" },
+        body: (async function* () {
+          for (const read of reads) yield new TextEncoder().encode(read);
+        })(),
+      };
+    },
+    probe: async () => true,
+    redact: (text) => text,
+    close: async () => {},
+  };
+  return createDispatcher({
+    providers: new Map([["up", provider]]),
+    state: createBackendState({ now: Date.now, cooldownMs: 1000, maxCooldownMs: 10_000 }),
+    budget: createRetryBudget({ ratio: 0.2, minRetries: 3 }),
+    telemetry: NO_TELEMETRY,
+    now: Date.now,
+    random: Math.random,
+    sleep: async () => {},
+    maxRetries: 1,
+    requestTimeoutMs: 10_000,
+    firstByteTimeoutMs: 10_000,
+    streamTimeoutMs: 10_000,
+    shutdown: new Cancellation(),
+  });
+}
+
+async function streamOf(reads: string[]): Promise<{ first: string; rest: string[] }> {
+  const body = validateOpenAIRequest({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] });
+  const result: DispatchResult = await dispatcherWith(reads).dispatch(
+    { exchangeFor: () => createOpenAIPassthrough(body), stream: true, operation: "chat", headers: {}, signal: new Cancellation(), trace: { attempts: [] } },
+    [backend],
+  );
+  if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
+  const rest: string[] = [];
+  for await (const frames of result.rest) rest.push(frames);
+  return { first: result.first, rest };
+}
+
+describe("dispatch: the first frames of a stream", () => {
+  it("leave at the first content even when the whole answer arrives in one read; the rest follows unchanged", async () => {
+    const { first, rest } = await streamOf([FRAMES.join("")]);
+    expect(first).toBe(FRAMES[0]! + FRAMES[1]!);
+    expect(rest).toEqual([FRAMES.slice(2).join("")]);
+  });
+
+  it("carry the same bytes however the upstream's reads are split", async () => {
+    const whole = FRAMES.join("");
+    for (let cut = 1; cut < whole.length; cut += 7) {
+      const { first, rest } = await streamOf([whole.slice(0, cut), whole.slice(cut)]);
+      expect(first + rest.join("")).toBe(whole);
+      expect(first.endsWith(FRAMES[1]!)).toBe(true);
+    }
+  });
+});
