@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { sha256 } from "../lib/sha256.js";
+import { sha256Hex } from "../lib/sha256.js";
 
 /** Every API key starts with this, so secret scanners and humans recognise one. */
 export const API_KEY_PREFIX = "llmux_";
@@ -34,12 +34,7 @@ export function generateApiKey(): GeneratedApiKey {
  * index, so no secret is ever compared in JavaScript (and no `timingSafeEqual` length mismatch can throw).
  */
 export function hashApiKey(secret: string): string {
-  return apiKeyHashOfDigest(sha256(secret));
-}
-
-/** {@link hashApiKey} from the secret's SHA-256 ({@link sha256}), for a caller that hashed it already. */
-export function apiKeyHashOfDigest(digest: Buffer): string {
-  return digest.toString("hex");
+  return sha256Hex(secret);
 }
 
 /** True when `text` has the exact shape of an API key; anything else need not reach the database. */

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
 import type { ClientToken } from "../config/types.js";
-import { sha256 } from "../lib/sha256.js";
+import { constantTimeEqual, sha256Hex } from "../lib/sha256.js";
 
 /** Who a request is from. */
 export interface Principal {
@@ -13,27 +12,27 @@ export interface ClientTokenAuth {
   readonly open: boolean;
   /** The principal for a presented secret, or undefined. Takes the same time whether or not it matches. */
   authenticate(secret: string): Principal | undefined;
-  /** The same from the secret's SHA-256 ({@link sha256}), for a caller that needs the digest anyway. */
-  authenticateDigest(digest: Buffer): Principal | undefined;
+  /** The same from the secret's hex SHA-256 ({@link sha256Hex}), for a caller that needs the digest anyway. */
+  authenticateDigest(digest: string): Principal | undefined;
 }
 
 /**
  * Checks client tokens in constant time: the presented secret is hashed, and its digest is compared with every
- * configured digest by timingSafeEqual (equal 32-byte lengths, so it never throws), without stopping early.
+ * configured digest by {@link constantTimeEqual} (64 hex characters each), without stopping early.
  * Hashing first also means secrets of any length or encoding are handled the same way.
  */
 export function createClientTokenAuth(tokens: readonly ClientToken[]): ClientTokenAuth {
-  const entries = tokens.map((token) => ({ name: token.name, digest: sha256(token.secret) }));
-  const authenticateDigest = (presented: Buffer) => {
+  const entries = tokens.map((token) => ({ name: token.name, digest: sha256Hex(token.secret) }));
+  const authenticateDigest = (presented: string) => {
     let match: Principal | undefined;
     for (const entry of entries) {
-      if (timingSafeEqual(presented, entry.digest) && !match) match = { name: entry.name };
+      if (constantTimeEqual(presented, entry.digest) && !match) match = { name: entry.name };
     }
     return match;
   };
   return {
     open: entries.length === 0,
-    authenticate: (secret) => authenticateDigest(sha256(secret)),
+    authenticate: (secret) => authenticateDigest(sha256Hex(secret)),
     authenticateDigest,
   };
 }

@@ -1,7 +1,7 @@
-import { apiKeyHashOfDigest, looksLikeApiKey } from "../../auth/api-keys.js";
+import { looksLikeApiKey } from "../../auth/api-keys.js";
 import type { ClientTokenAuth } from "../../auth/client-tokens.js";
 import type { JwtCodec } from "../../auth/jwt.js";
-import { sha256 } from "../../lib/sha256.js";
+import { sha256Hex } from "../../lib/sha256.js";
 import { findApiKeyByHash, touchApiKey, type ApiKeyOwner } from "../../store/repos/api-key-repo.js";
 import { findUserById } from "../../store/repos/user-repo.js";
 import type { ApiKeyRow } from "../../store/tables/api-key-table.js";
@@ -176,11 +176,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   return {
     authenticate(secret) {
       if (secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return undefined;
-      // One hash serves both: client tokens compare SHA-256 digests, API keys are stored by theirs.
-      const digest = sha256(secret);
+      // One hash serves both: client tokens compare SHA-256 digests, API keys are stored by theirs (hex).
+      const digest = sha256Hex(secret);
       const token = deps.clientTokens.authenticateDigest(digest);
       if (token) return { kind: "token", id: token.name, name: token.name, role: "user" };
-      if (looksLikeApiKey(secret)) return fromApiKey(apiKeyHashOfDigest(digest));
+      if (looksLikeApiKey(secret)) return fromApiKey(digest);
       if (JWT_SHAPE.test(secret)) return fromJwt(secret);
       return undefined;
     },
