@@ -25,17 +25,12 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
 }
 
 function anthropicExchanges(body: AnthropicMessagesRequest, now: () => number): (dialect: Dialect) => Exchange {
-  const exchanges = new Map<Dialect, Exchange>();
-  return (dialect) => {
-    let exchange = exchanges.get(dialect);
-    if (!exchange) {
-      exchange = dialect === "anthropic"
-        ? createAnthropicPassthrough(body)
-        : createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) });
-      exchanges.set(dialect, exchange);
-    }
-    return exchange;
-  };
+  let passthrough: Exchange | undefined;
+  let translated: Exchange | undefined;
+  return (dialect) =>
+    dialect === "anthropic"
+      ? (passthrough ??= createAnthropicPassthrough(body))
+      : (translated ??= createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) }));
 }
 
 /**

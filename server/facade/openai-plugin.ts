@@ -21,17 +21,12 @@ const OPENAI_CHAT: LlmRoute = { dialect: "openai", operation: "chat" };
 
 /** Exchanges of one OpenAI-dialect request, created on first use per backend dialect. */
 function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dialect) => Exchange {
-  const exchanges = new Map<Dialect, Exchange>();
-  return (dialect) => {
-    let exchange = exchanges.get(dialect);
-    if (!exchange) {
-      exchange = dialect === "openai"
-        ? createOpenAIPassthrough(body)
-        : createOpenAIToAnthropic(body, { id: randomId("chatcmpl-"), created: Math.floor(now() / 1000) });
-      exchanges.set(dialect, exchange);
-    }
-    return exchange;
-  };
+  let passthrough: Exchange | undefined;
+  let translated: Exchange | undefined;
+  return (dialect) =>
+    dialect === "openai"
+      ? (passthrough ??= createOpenAIPassthrough(body))
+      : (translated ??= createOpenAIToAnthropic(body, { id: randomId("chatcmpl-"), created: Math.floor(now() / 1000) }));
 }
 
 /** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, to any backend. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { BackendConfig } from "../config/types.js";
 import { Cancellation } from "../lib/cancellation.js";
-import type { ProviderAdapter, UpstreamResponse } from "../providers/provider.js";
+import { LlmuxError, Reason } from "../errors/llmux-error.js";
+import type { ProviderAdapter, UpstreamCall, UpstreamResponse } from "../providers/provider.js";
 import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
 import { validateOpenAIRequest } from "../translate/openai/validate.js";
 import { createBackendState } from "./backend-state.js";
@@ -41,19 +42,27 @@ const FRAMES = [
 
 /** A dispatcher over one provider whose stream arrives in the given reads. */
 function dispatcherWith(reads: string[]) {
+  return dispatcherOver(async () => ({
+    status: 200,
+    headers: { "content-type": "text/event-stream" },
+    body: (async function* () {
+      for (const read of reads) yield new TextEncoder().encode(read);
+    })(),
+  }));
+}
+
+/** Resolves never; rejects with the call's abort reason once it is aborted. */
+function untilAborted(call: UpstreamCall): Promise<never> {
+  return new Promise((_, reject) => call.signal.addEventListener("abort", () => reject(call.signal.reason), { once: true }));
+}
+
+/** A dispatcher over one provider that answers with `send`, with short first-byte and request deadlines. */
+function dispatcherOver(send: (call: UpstreamCall) => Promise<UpstreamResponse>, timeouts = { firstByteTimeoutMs: 10_000, requestTimeoutMs: 10_000 }) {
   const provider: ProviderAdapter = {
     name: "up",
     kind: "openai",
     dialect: "openai",
-    async send(): Promise<UpstreamResponse> {
-      return {
-        status: 200,
-        headers: { "content-type": "text/event-stream" },
-        body: (async function* () {
-          for (const read of reads) yield new TextEncoder().encode(read);
-        })(),
-      };
-    },
+    send,
     probe: async () => true,
     redact: (text) => text,
     close: async () => {},
@@ -67,8 +76,7 @@ function dispatcherWith(reads: string[]) {
     random: Math.random,
     sleep: async () => {},
     maxRetries: 1,
-    requestTimeoutMs: 10_000,
-    firstByteTimeoutMs: 10_000,
+    ...timeouts,
     streamTimeoutMs: 10_000,
     shutdown: new Cancellation(),
   });
@@ -100,5 +108,38 @@ describe("dispatch: the first frames of a stream", () => {
       expect(first + rest.join("")).toBe(whole);
       expect(first.endsWith(FRAMES[1]!)).toBe(true);
     }
+  });
+});
+
+describe("dispatch: deadlines of a non-streaming answer", () => {
+  const call = () => ({
+    exchangeFor: () => createOpenAIPassthrough(validateOpenAIRequest({ model: "gpt", messages: [{ role: "user", content: "hi" }] })),
+    stream: false,
+    operation: "chat" as const,
+    headers: {},
+    signal: new Cancellation(),
+    trace: { attempts: [] },
+  });
+
+  it("times out an upstream that sends no headers by the first-byte deadline", async () => {
+    const dispatcher = dispatcherOver(untilAborted, { firstByteTimeoutMs: 20, requestTimeoutMs: 10_000 });
+    await expect(dispatcher.dispatch(call(), [backend])).rejects.toEqual(
+      expect.objectContaining({ reason: Reason.UPSTREAM_TIMEOUT, rawMessage: "up:gpt did not answer in time" }),
+    );
+  });
+
+  it("lets a body whose headers came in time run past the first-byte deadline, up to the request deadline", async () => {
+    let aborted = 0;
+    const dispatcher = dispatcherOver(async (upstream) => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: { [Symbol.asyncIterator]: () => ({ next: () => untilAborted(upstream).finally(() => (aborted = Date.now())) }) },
+    }), { firstByteTimeoutMs: 20, requestTimeoutMs: 150 });
+    const started = Date.now();
+    const err: unknown = await dispatcher.dispatch(call(), [backend]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmuxError);
+    expect(err).toEqual(expect.objectContaining({ reason: Reason.UPSTREAM_TIMEOUT, rawMessage: "up:gpt did not finish in time" }));
+    // Not cut at the first-byte deadline: the body was aborted by the request deadline, after it.
+    expect(aborted - started).toBeGreaterThanOrEqual(140);
   });
 });

@@ -148,12 +148,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const onShutdown = () => controller.abort(deps.shutdown.reason);
     call.signal.addEventListener("abort", onClientAbort, { once: true });
     deps.shutdown.addEventListener("abort", onShutdown, { once: true });
-    // Until the answer is committed, the nearer of the per-attempt first-byte deadline and the request deadline.
+    // Until the answer is committed, the nearer of the per-attempt first-byte deadline and the request deadline. A
+    // non-streaming answer whose headers came in time may take until the request deadline to arrive in full: the
+    // same timer then runs on to it (one timer per attempt, not one per phase).
     const firstByteAt = Math.min(deadline, started + deps.firstByteTimeoutMs);
-    let timer = setTimeout(
-      () => controller.abort(timeoutError(`${backend.name} did not answer in time`)),
-      Math.max(0, firstByteAt - started),
-    );
+    let readingAnswer = false;
+    const unfinished = () => controller.abort(timeoutError(`${backend.name} did not finish in time`));
+    let timer = setTimeout(() => {
+      if (!readingAnswer) controller.abort(timeoutError(`${backend.name} did not answer in time`));
+      else if (firstByteAt < deadline) timer = setTimeout(unfinished, deadline - firstByteAt);
+      else unfinished();
+    }, Math.max(0, firstByteAt - started));
     const release = () => {
       clearTimeout(timer);
       call.signal.removeEventListener("abort", onClientAbort);
@@ -180,9 +185,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         throw Object.assign(err, { retryAfterMs: err.retryAfterMs ?? parseRetryAfter(res.headers, now()) });
       }
       if (!call.stream) {
-        // A non-streaming answer may take until the request deadline to arrive in full.
-        clearTimeout(timer);
-        timer = setTimeout(() => controller.abort(timeoutError(`${backend.name} did not finish in time`)), Math.max(0, deadline - now()));
+        readingAnswer = true;
         const text = await readBody(res.body, MAX_RESPONSE_BYTES);
         let json: unknown;
         try {
