@@ -122,7 +122,18 @@ export async function startEndlessBodyUpstream(): Promise<EndlessBodyUpstream> {
         if (!err) bytes += PIECE.length;
       });
       if (!more) {
-        const drained = await Promise.race([once(res, "drain").then(() => true), once(res, "close").then(() => false)]);
+        // Both listeners go once either fires: the loser must not pile up on a response that drains many times.
+        const drained = await new Promise<boolean>((resolve) => {
+          const settle = (value: boolean) => () => {
+            res.off("drain", onDrain);
+            res.off("close", onClose);
+            resolve(value);
+          };
+          const onDrain = settle(true);
+          const onClose = settle(false);
+          res.on("drain", onDrain);
+          res.on("close", onClose);
+        });
         if (!drained) return;
       }
     }
