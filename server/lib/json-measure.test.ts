@@ -16,6 +16,16 @@ describe("jsonTextLength", () => {
     );
   });
 
+  it("equals it for keys and strings with escapes, control characters and lone or paired surrogates", () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom("\"", "\\", "\n", "\u0000", "\u001f", "\ud800", "\udc00", "\ud83d\ude00", "é"), fc.string({ unit: "binary", maxLength: 1 })) });
+    fc.assert(
+      fc.property(fc.dictionary(text, fc.oneof(text, fc.array(text))), (v) => {
+        expect(jsonTextLength(v)).toBe(JSON.stringify(v).length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("skips undefined object members as JSON.stringify does", () => {
     expect(jsonTextLength({ a: 1, b: undefined, c: "x" })).toBe(JSON.stringify({ a: 1, b: undefined, c: "x" }).length);
   });

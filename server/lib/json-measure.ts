@@ -73,9 +73,17 @@ function pathTooDeep(value: unknown, maxDepth: number): Array<string | number> |
   return undefined;
 }
 
+/** Characters JSON.stringify escapes (controls, quote, backslash) and surrogates (escaped when unpaired). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** The length of `JSON.stringify(text)`, without building it when nothing in `text` is escaped (the usual case). */
+function quotedLength(text: string): number {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).length : text.length + 2;
+}
+
 /**
- * The length `JSON.stringify(value)` would have, computed without recursion (keys and strings are measured by
- * stringifying them individually, which does not recurse). Used for token estimates of tool inputs and schemas.
+ * The length `JSON.stringify(value)` would have, computed without recursion (keys and strings are measured one by
+ * one, which does not recurse). Used for token estimates of tool inputs and schemas.
  */
 export function jsonTextLength(value: unknown): number {
   let total = 0;
@@ -84,7 +92,7 @@ export function jsonTextLength(value: unknown): number {
     const v = stack.pop();
     switch (typeof v) {
       case "string":
-        total += JSON.stringify(v).length;
+        total += quotedLength(v);
         break;
       case "number":
         total += Number.isFinite(v) ? String(v).length : 4;
@@ -105,7 +113,7 @@ export function jsonTextLength(value: unknown): number {
           for (const k of keys) {
             const item = (v as Record<string, unknown>)[k];
             if (item === undefined || typeof item === "function") continue;
-            total += JSON.stringify(k).length + 1;
+            total += quotedLength(k) + 1;
             written++;
             stack.push(item);
           }
