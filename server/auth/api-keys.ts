@@ -31,7 +31,8 @@ export function generateApiKey(): GeneratedApiKey {
 
 /**
  * The stored form of a key: hex SHA-256 of the whole secret. Keys are found by this value through a unique
- * index, so no secret is ever compared in JavaScript (and no `timingSafeEqual` length mismatch can throw).
+ * index, so no secret is ever compared in JavaScript. It is {@link sha256Hex} itself, so the authenticator looks a
+ * key up by the digest it computed for the client tokens.
  */
 export function hashApiKey(secret: string): string {
   return sha256Hex(secret);

@@ -1,5 +1,6 @@
 import type { ClientToken } from "../config/types.js";
-import { constantTimeEqual, sha256Hex } from "../lib/sha256.js";
+import { constantTimeEqual } from "../lib/constant-time-equal.js";
+import { sha256Hex } from "../lib/sha256.js";
 
 /** Who a request is from. */
 export interface Principal {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BackendConfig } from "../config/types.js";
+import { backendConfig } from "../../test/helpers/backend-config.js";
 import { Cancellation } from "../lib/cancellation.js";
 import { LlmuxError, Reason } from "../errors/llmux-error.js";
 import type { ProviderAdapter, UpstreamCall, UpstreamResponse } from "../providers/provider.js";
@@ -10,24 +10,7 @@ import { createDispatcher, type DispatchResult } from "./dispatch.js";
 import { createRetryBudget } from "./retry-budget.js";
 import { NO_TELEMETRY } from "./telemetry.js";
 
-const backend: BackendConfig = {
-  name: "up:gpt",
-  provider: "up",
-  model: "gpt",
-  alias: undefined,
-  context: undefined,
-  vision: false,
-  thinking: false,
-  maxPerDay: undefined,
-  maxPerHour: undefined,
-  maxPer5Hours: undefined,
-  modelMatch: [],
-  keyRename: {},
-  keyDelete: [],
-  keyAdd: {},
-  fallbacks: [],
-  gptOssFix: false,
-};
+const backend = backendConfig({ provider: "up", model: "gpt" });
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "gpt", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;

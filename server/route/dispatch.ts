@@ -238,6 +238,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const parser = createSseParser();
     const translator = exchange.stream(backend);
     const iterator = body[Symbol.asyncIterator]();
+    const translate = (events: readonly SseEvent[]): string => {
+      let out = "";
+      for (const event of events) out += translator.push(event);
+      return out;
+    };
     let first = "";
     let ended = false;
     // Events already received but not yet translated: the first frames leave as soon as they hold content, and
@@ -248,8 +253,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     while (!translator.contentSeen()) {
       const next = await iterator.next();
       if (next.done) {
-        for (const event of parser.end()) first += translator.push(event);
-        first += translator.end();
+        first += translate(parser.end()) + translator.end();
         ended = true;
         if (first === "") throw llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} sent an empty stream`);
         break;
@@ -277,25 +281,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const rest = async function* (): AsyncGenerator<string> {
       let finished = ended;
       try {
-        if (unsent.length > 0) {
-          let out = "";
-          for (const event of unsent) out += translator.push(event);
-          unsent = [];
-          if (out) yield out;
-        }
+        const held = translate(unsent);
+        if (held) yield held;
         while (!finished) {
           const next = await iterator.next();
           if (next.done) {
-            let out = "";
-            for (const event of parser.end()) out += translator.push(event);
-            out += translator.end();
+            const out = translate(parser.end()) + translator.end();
             finished = true;
             finish("ok");
             if (out) yield out;
             break;
           }
-          let out = "";
-          for (const event of parser.push(next.value)) out += translator.push(event);
+          const out = translate(parser.push(next.value));
           if (out) yield out;
         }
       } catch (err) {

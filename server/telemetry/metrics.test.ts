@@ -1,29 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { backendConfig } from "../../test/helpers/backend-config.js";
 import type { BackendConfig } from "../config/types.js";
 import type { AttemptRecord, RequestRecord } from "../route/telemetry.js";
 import { createMetrics, type BackendStateName, type Metrics } from "./metrics.js";
 
-/** A backend with every optional setting at its default, plus `fields`. */
+/** A backend named `name` with every optional setting at its default, plus `fields`. */
 function backend(name: string, fields: Partial<BackendConfig> = {}): BackendConfig {
-  return {
-    name,
-    provider: "p",
-    model: "m",
-    alias: undefined,
-    context: undefined,
-    vision: false,
-    thinking: false,
-    maxPerDay: undefined,
-    maxPerHour: undefined,
-    maxPer5Hours: undefined,
-    modelMatch: [],
-    keyRename: {},
-    keyDelete: [],
-    keyAdd: {},
-    fallbacks: [],
-    gptOssFix: false,
-    ...fields,
-  };
+  return backendConfig({ name, ...fields });
 }
 
 function request(fields: Partial<RequestRecord> = {}): RequestRecord {

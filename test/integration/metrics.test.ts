@@ -1,29 +1,12 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import type { BackendConfig } from "../../server/config/types.js";
 import { registerMetricsRoutes } from "../../server/facade/metrics-routes.js";
 import { createMetrics, type Metrics } from "../../server/telemetry/metrics.js";
+import { backendConfig } from "../helpers/backend-config.js";
 
 // Until server/app.ts wires the metrics, this exercises the route on a bare Fastify instance over real HTTP.
 
-const BACKEND: BackendConfig = {
-  name: "mock:m",
-  provider: "mock",
-  model: "m",
-  alias: undefined,
-  context: undefined,
-  vision: false,
-  thinking: false,
-  maxPerDay: 1000,
-  maxPerHour: undefined,
-  maxPer5Hours: undefined,
-  modelMatch: [],
-  keyRename: {},
-  keyDelete: [],
-  keyAdd: {},
-  fallbacks: [],
-  gptOssFix: false,
-};
+const BACKEND = backendConfig({ provider: "mock", model: "m", maxPerDay: 1000 });
 
 const FAMILIES = [
   "llmux_requests_total counter",

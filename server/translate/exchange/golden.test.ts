@@ -21,6 +21,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { BackendConfig } from "../../config/types.js";
+import { backendConfig } from "../../../test/helpers/backend-config.js";
 import { renderAnthropicError, renderOpenAIError } from "../../errors/dialect-body.js";
 import { LlmuxError, Reason } from "../../errors/llmux-error.js";
 import { createSseParser, type SseEvent } from "../../lib/sse.js";
@@ -46,24 +47,7 @@ const ROUTES: Readonly<Record<Route, { client: Dialect; create: (body: unknown) 
 const ANTHROPIC_CONTEXT: ExchangeContext = { id: "msg_golden01", created: 1767225600 };
 const OPENAI_CONTEXT: ExchangeContext = { id: "chatcmpl-golden01", created: 1767225600 };
 
-const BASE_BACKEND: Readonly<BackendConfig> = {
-  name: "golden",
-  provider: "upstream",
-  model: "upstream-model",
-  alias: undefined,
-  context: undefined,
-  vision: true,
-  thinking: true,
-  maxPerDay: undefined,
-  maxPerHour: undefined,
-  maxPer5Hours: undefined,
-  modelMatch: [],
-  keyRename: {},
-  keyDelete: [],
-  keyAdd: {},
-  fallbacks: [],
-  gptOssFix: false,
-};
+const BASE_BACKEND: Readonly<BackendConfig> = backendConfig({ name: "golden", provider: "upstream", model: "upstream-model", vision: true, thinking: true });
 const BACKEND_OVERRIDES = new Set(["model", "keyRename", "keyDelete", "keyAdd", "gptOssFix"]);
 
 const FILES = new Set([
