@@ -136,10 +136,13 @@ function databaseLocation(config: Config, override: string | undefined): string 
   return config.source.endsWith(".toml") ? path.join(path.dirname(config.source), "llmux.db") : "llmux.db";
 }
 
-/** Opens the configured store (migrated to the latest schema). */
-export function openStore(config: Config, override?: string): Promise<Store> {
+/**
+ * Opens the configured store (migrated to the latest schema). The gateway passes `writeBehindThread` so that its
+ * batches of usage rows and rate admissions on a SQLite file are written off the event loop.
+ */
+export function openStore(config: Config, override?: string, options: { writeBehindThread?: boolean } = {}): Promise<Store> {
   const location = databaseLocation(config, override);
-  return createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location });
+  return createDatabase(/^postgres(ql)?:\/\//.test(location) ? { url: location } : { sqlitePath: location, ...options });
 }
 
 /**
@@ -151,15 +154,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const logger = options.logger ?? createLogger(options.verbose ? "debug" : config.server.logLevel);
   const { server } = config;
 
-  const store = await openStore(config, options.database);
+  const store = await openStore(config, options.database, { writeBehindThread: true });
   const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
-  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.db, store.dialect, rows)), {
+  const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.writeBehindDb, store.dialect, rows)), {
     flushMs: 200,
     maxBatch: 500,
     maxQueued: 100_000,
     onError: onStoreError("usage rows"),
   });
-  const admissionQueue = createWriteBehind<NewRateAdmissionSecondRow>((rows) => addAdmissionSeconds(store.db, rows), {
+  const admissionQueue = createWriteBehind<NewRateAdmissionSecondRow>((rows) => addAdmissionSeconds(store.writeBehindDb, rows), {
     flushMs: 200,
     maxBatch: 1_000,
     maxQueued: 100_000,
@@ -196,8 +199,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   state.restoreAdmissions(await (sharedWindows ? loadRecentAdmissions : loadAdmissionSeconds)(store.db, now() - LONGEST_WINDOW_MS));
   const pruneTimer = setInterval(() => {
     // Both tables: a store that switched between SQLite-owned and shared windows must not keep the other's old rows.
-    pruneAdmissions(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admissions"));
-    pruneAdmissionSeconds(store.db, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admission counts"));
+    // Deletes of a day's worth of rows go where the batches go, off the event loop.
+    pruneAdmissions(store.writeBehindDb, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admissions"));
+    pruneAdmissionSeconds(store.writeBehindDb, now() - LONGEST_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune rate admission counts"));
     pruneLoginAttempts(store.db, now() - LOGIN_WINDOW_MS).catch((err: unknown) => logger.warn({ err }, "could not prune login attempts"));
   }, PRUNE_INTERVAL_MS);
   pruneTimer.unref();

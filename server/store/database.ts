@@ -1,6 +1,7 @@
-import { Kysely, type Dialect } from "kysely";
+import { Kysely, sql, type Dialect } from "kysely";
 import { createPostgresDialect, createSqliteDialect, isPostgresUrl, type StoreDialect } from "./dialect.js";
 import { migrateToLatest } from "./migrate.js";
+import { createSqliteThreadDialect } from "./sqlite-thread-dialect.js";
 import { StoreError } from "./store-error.js";
 import type { Database } from "./tables/database.js";
 
@@ -10,12 +11,24 @@ export interface DatabaseOptions {
   url?: string;
   /** The SQLite file (its directory is created); defaults to `:memory:`. */
   sqlitePath?: string;
+  /**
+   * Give write-behind batches their own connection on a worker thread (see {@link Store.writeBehindDb}) when the
+   * database is a SQLite file. For the gateway; a short command has no batches to keep off its event loop.
+   */
+  writeBehindThread?: boolean;
 }
 
 /** An open, migrated database. */
 export interface Store {
   /** The query builder; pass it (or a transaction from it) to the repositories. */
   readonly db: Kysely<Database>;
+  /**
+   * Where write-behind batches go (usage rows, rate admissions). On a SQLite file opened with `writeBehindThread`
+   * it is a second connection on its own thread, so a batch's inserts and fsync never hold the event loop;
+   * otherwise (PostgreSQL, whose driver is asynchronous; an in-memory SQLite database, which a second connection
+   * cannot see; a store without the option) it is `db` itself.
+   */
+  readonly writeBehindDb: Kysely<Database>;
   /** Which engine is behind `db`, for the few places where SQL differs. */
   readonly dialect: StoreDialect;
   /** Closes every connection. Flush write-behind queues first: rows pushed after this are lost. */
@@ -52,5 +65,23 @@ export async function createDatabase(options: DatabaseOptions): Promise<Store> {
     await db.destroy();
     throw err instanceof StoreError ? err : new StoreError("database migration failed", { cause: err });
   }
-  return { db, dialect, close: () => db.destroy() };
+  const file = options.sqlitePath ?? ":memory:";
+  if (dialect === "postgres" || file === ":memory:" || file === "" || options.writeBehindThread !== true) return { db, dialect, writeBehindDb: db, close: () => db.destroy() };
+  const writeBehindDb = new Kysely<Database>({ dialect: createSqliteThreadDialect(file) });
+  try {
+    // Opens the thread's connection now, so a file it cannot open fails the start rather than the first batch.
+    await sql`select 1`.execute(writeBehindDb);
+  } catch (err) {
+    await Promise.allSettled([writeBehindDb.destroy(), db.destroy()]);
+    throw new StoreError(`cannot open the SQLite database on the write thread: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return {
+    db,
+    dialect,
+    writeBehindDb,
+    close: async () => {
+      await writeBehindDb.destroy();
+      await db.destroy();
+    },
+  };
 }
