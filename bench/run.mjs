@@ -302,6 +302,29 @@ function aggregate(scenario, rounds, validation) {
   return out;
 }
 
+/** Scenarios that exercise each process's shared code (HTTP, auth, routing, JSON, SSE, translation) before any is measured. */
+const PROCESS_WARMUP = ["openai-json-c32", "openai-stream-c32", "a2o-json-c32"];
+
+/**
+ * Warms every process up once, before the first scenario: fresh Node processes take ~10 s of load to reach their
+ * steady speed (JIT tiers, heap sizing), the bare proxy as much as llmux, and the short warm-up of each scenario
+ * would leave the first scenario measuring that ramp. Each target gets `opts.warmup` seconds of each scenario of
+ * {@link PROCESS_WARMUP}.
+ */
+async function warmUpProcesses(targets, upstream, apiKey, opts, tmp) {
+  if (opts.warmup <= 0) return;
+  const seconds = Math.max(1, Math.round(opts.warmup));
+  console.error(`\nwarming up every process: ${PROCESS_WARMUP.join(", ")}, ${seconds} s each per target`);
+  for (const name of PROCESS_WARMUP) {
+    const scenario = withApiKey(SCENARIOS.find((s) => s.name === name), apiKey);
+    await configureMock(upstream, scenario.mock);
+    const files = { body: path.join(tmp, `warmup-${name}.body`), headers: path.join(tmp, `warmup-${name}.headers`) };
+    writeFileSync(files.body, scenario.body);
+    writeFileSync(files.headers, Object.entries(scenario.headers).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
+    for (const t of targets) await runWrk({ url: t.url + scenario.path, connections: scenario.connections, durationS: seconds, bodyFile: files.body, headersFile: files.headers });
+  }
+}
+
 function rotate(list, by) {
   const k = by % list.length;
   return [...list.slice(k), ...list.slice(0, k)];
@@ -396,6 +419,7 @@ async function runComparison(opts) {
   const { targets, upstream, children, apiKey } = await startTargets(tmp);
   const results = [];
   try {
+    await warmUpProcesses(targets, upstream, apiKey, opts, tmp);
     for (const scenario of selected) {
       console.error(`\n${scenario.name}: ${scenario.title}`);
       results.push(await runScenario(withApiKey(scenario, apiKey), targets, upstream, opts, tmp));

@@ -56,8 +56,27 @@ describe("createWriteBehind", () => {
     for (let i = 1; i <= 7; i++) queue.push(i);
     expect(writes).toEqual([]);
     await settle();
+    // The full batches at once; the partial remainder waits for the timer like any other.
+    expect(writes).toEqual([[1, 2, 3], [4, 5, 6]]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(writes).toEqual([[1, 2, 3], [4, 5, 6]]);
+    await vi.advanceTimersByTimeAsync(1);
     expect(writes).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("does not write a trickle item by item when every write takes time", async () => {
+    // An asynchronous writer (a write thread, PostgreSQL): items keep arriving while each write is in flight.
+    const { queue, writes } = harness({ flushMs: 200, maxBatch: 500, maxQueued: 10_000 }, () => new Promise((resolve) => setTimeout(resolve, 5)));
+    for (let ms = 0; ms < 1000; ms++) {
+      queue.push(ms);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(writes.flat()).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    // One write per flushMs plus the write's own 5 ms (items arriving during a write wait for the next timer), not
+    // one per item or two.
+    expect(writes.map((batch) => batch.length)).toEqual([200, 205, 205, 205, 185]);
   });
 
   it("has one write in flight at a time; items pushed meanwhile form the next batches", async () => {
@@ -77,6 +96,8 @@ describe("createWriteBehind", () => {
     expect(queue.queued).toBe(4);
     gate.resolve();
     await settle();
+    expect(writes).toEqual([[1, 2, 3], [4, 5, 6]]);
+    await vi.advanceTimersByTimeAsync(1000);
     expect(writes).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
     expect(maxActive).toBe(1);
   });

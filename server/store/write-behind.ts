@@ -2,7 +2,10 @@ import { StoreError } from "./store-error.js";
 
 /** How a write-behind queue batches, bounds and reports. */
 export interface WriteBehindOptions {
-  /** The longest an item waits before its batch is written, in milliseconds. */
+  /**
+   * The longest an item waits before its batch is written, in milliseconds (counted from the end of the write in
+   * flight when it arrived, if there was one).
+   */
   flushMs: number;
   /** The most items in one write; reaching it starts a write at once instead of waiting for the timer. */
   maxBatch: number;
@@ -29,8 +32,9 @@ export interface WriteBehind<T> {
 
 /**
  * Keeps store writes off the request path: callers push rows and return, and the rows are written in batches
- * in the background. One write is in flight at a time; rows pushed meanwhile form the next batch, so under load
- * batches grow (up to `maxBatch`) rather than writes piling up.
+ * in the background. One write is in flight at a time; rows pushed meanwhile wait for the next batch, written at
+ * once if they fill one and after `flushMs` otherwise, so under load batches grow (up to `maxBatch`) rather than
+ * writes piling up, and a slow or asynchronous writer never degrades into a write per row.
  *
  * Nothing is lost silently: a failed batch is retried once at once (a broken pooled connection is replaced by
  * then) and, if it fails again, reported through `onError` with its size; when the queue is full the oldest
@@ -97,13 +101,17 @@ export function createWriteBehind<T>(write: (batch: T[]) => Promise<void>, optio
     }
   }
 
+  // Writes what is waiting, then goes on only while full batches wait (a backlog) or the queue is closing. A
+  // partial remainder waits for the timer like any other: with an asynchronous writer (a write thread,
+  // PostgreSQL) items keep arriving during each write, and writing them at once would turn a steady trickle into
+  // a commit per item or two.
   async function drainLoop(): Promise<void> {
-    while (size() > 0) {
+    do {
       reportOverflow();
       const batch = items.slice(head, head + maxBatch) as T[];
       advance(batch.length);
       await writeBatch(batch);
-    }
+    } while (size() >= maxBatch || (closed && size() > 0));
     reportOverflow();
   }
 
