@@ -34,7 +34,6 @@ try {
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
-  db.defaultSafeIntegers(false);
 } catch (err) {
   parentPort.postMessage({ id: 0, error: { message: String(err && err.message || err), code: err && err.code } });
   process.exit(1);
