@@ -353,6 +353,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     close() {
       closing ??= (async () => {
         draining = true;
+        logger.info({ drainTimeoutMs: server.drainTimeoutMs }, "shutting down: new requests are refused, running ones may finish");
         await healthChecker.stop();
         // Stop accepting; running requests go on until they end or the drain deadline passes.
         const closed = fastify.close();
@@ -374,6 +375,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         await store.close();
         await discovery.close();
         await catalog.close();
+        logger.info("stopped: every usage row written, every connection closed");
       })();
       return closing;
     },

@@ -79,6 +79,8 @@ describe("llmux start", () => {
     expect(body.choices[0]!.message.content).toBe("hello there");
 
     expect(await gateway.stop()).toBe(0);
+    const messages = gateway.logs.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.slice(-2)).toEqual(["shutting down: new requests are refused, running ones may finish", "stopped: every usage row written, every connection closed"]);
     // A fresh database: the first super admin is created and its one-time password shown, on stderr only.
     expect(gateway.stderr()).toMatch(/^llmux: created the first super admin 'admin' with password [A-Za-z0-9_-]{16,}\n {7}It is shown only now[^\n]*\n$/);
     const password = /with password (\S+)/.exec(gateway.stderr())![1]!;
