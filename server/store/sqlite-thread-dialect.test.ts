@@ -122,7 +122,10 @@ describe("SQLite write thread", () => {
     expect(await insertUsage(db, "sqlite", [row("after", T0 + 2)])).toBe(1);
     expect(workers).toHaveLength(2);
     const ids = (await store.db.selectFrom("usage").select("request_id").orderBy("at").execute()).map((r) => r.request_id);
-    expect(ids).toEqual(outcome === "written" ? ["before", "lost-or-kept", "after"] : ["before", "after"]);
+    if (outcome === "written") expect(ids).toEqual(["before", "lost-or-kept", "after"]);
+    // A rejected statement may still have committed just before the thread stopped, as with any lost reply: the
+    // caller cannot tell, which is why the usage insert is idempotent and the write-behind retries.
+    else expect(ids.filter((id) => id !== "lost-or-kept")).toEqual(["before", "after"]);
   });
 
   it("stops its thread when destroyed, and refuses statements afterwards", async () => {
