@@ -85,7 +85,9 @@ export interface SqliteThreadOptions {
  * better-sqlite3 is synchronous: on the main thread a batch of writes holds the event loop for its B-tree work and
  * its fsync (`synchronous=FULL`), ~25 µs a usage row and milliseconds per batch, stalling every request and stream
  * in flight. Here the event loop only posts the compiled statement. WAL lets this connection write while the main
- * one reads; writers take SQLite's lock in turn (`busy_timeout`).
+ * one reads; writers take SQLite's lock in turn (`busy_timeout`), so a write on the main connection that meets a
+ * batch being committed waits for it, on the event loop. Those writes are rare (an API key's last use, at most
+ * once a minute per key; logins; admin changes), where the batches used to stall it five times a second.
  *
  * The thread is started on first use and again if it ever stops; statements in flight when it stops are rejected.
  * It keeps the process alive only while a statement is in flight. No streaming queries; transactions work (one
