@@ -12,6 +12,7 @@ import { llmuxError, Reason } from "./errors/llmux-error.js";
 import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { createAuthHook } from "./facade/auth-hook.js";
 import { createCorsHook } from "./facade/cors.js";
+import { parseJsonBody } from "./facade/json-body.js";
 import { sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerMetricsRoutes } from "./facade/metrics-routes.js";
@@ -326,6 +327,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
   await fastify.register(async (guarded) => {
     guarded.addHook("onRequest", createAuthHook(authenticator, clientTokens.open));
+    // LLM request bodies, up to agents' 100 KB and more: the same refusals as Fastify's parser (prototype poisoning
+    // included) for less (json-body.ts). Only here: the Connect plugin sets its own JSON parser in its context.
+    guarded.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
     registerOpenAIRoutes(guarded, { gateway, now, tokens });
     registerAnthropicRoutes(guarded, { gateway, now, tokens });
     registerModelRoutes(guarded, { gateway, startedAt: now() });

@@ -8,6 +8,7 @@ import { startMockUpstream, type MockUpstream } from "../helpers/mock-upstream.j
 
 const TOKEN = "client-token-for-tests";
 const PROVIDER_KEY = "sk-provider-secret-1234";
+const POISONED = 'request body has a "__proto__" key or a "constructor" with a "prototype", which llmux refuses';
 
 let cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -297,7 +298,10 @@ describe("OpenAI facade: client errors", () => {
     ["stream as a string", "application/json", '{"model":"gpt-test","stream":"true","messages":[{"role":"user","content":"x"}]}', 400, "stream must be a boolean", "stream"],
     ["a bad role", "application/json", '{"model":"gpt-test","messages":[{"role":"wizard","content":"x"}]}', 400, "role must be one of system, developer, user, assistant, tool", "messages.0.role"],
     ["api_base smuggling", "application/json", '{"model":"gpt-test","api_base":"http://evil","messages":[{"role":"user","content":"x"}]}', 400, "api_base is not allowed: llmux decides where requests go", "api_base"],
-    ["__proto__", "application/json", '{"model":"gpt-test","__proto__":{"x":1},"messages":[{"role":"user","content":"x"}]}', 400, undefined, undefined],
+    ["__proto__", "application/json", '{"model":"gpt-test","__proto__":{"x":1},"messages":[{"role":"user","content":"x"}]}', 400, POISONED, null],
+    ["__proto__ written with escapes", "application/json", '{"model":"gpt-test","messages":[{"role":"user","content":"x","\\u005f_proto__":{"x":1}}]}', 400, POISONED, null],
+    ["constructor.prototype", "application/json", '{"model":"gpt-test","metadata":{"constructor":{"prototype":{"x":1}}},"messages":[{"role":"user","content":"x"}]}', 400, POISONED, null],
+    ["an empty JSON body", "application/json", "", 400, "request body is empty; send a JSON object", null],
   ])("%s → $3", async (_, contentType, body, status, message, param) => {
     const mock = await upstream();
     const gw = await gateway(oneBackend(mock));
@@ -309,6 +313,16 @@ describe("OpenAI facade: client errors", () => {
     if (param !== undefined) expect(json.error.param).toBe(param);
     expect(mock.requests).toHaveLength(0);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it("ignores a byte-order mark before a JSON body, as Fastify's own parser did", async () => {
+    const mock = await upstream();
+    const gw = await gateway(oneBackend(mock));
+    const body = `\ufeff${JSON.stringify({ model: "gpt-test", messages: [{ role: "user", content: "with a BOM" }] })}`;
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json; charset=utf-8" }, body });
+    expect(res.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+    expect(mock.requests[0]!.json).toMatchObject({ messages: [{ role: "user", content: "with a BOM" }] });
   });
 
   it("answers 413 for a body over the limit", async () => {
