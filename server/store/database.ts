@@ -1,5 +1,5 @@
 import { Kysely, sql, type Dialect } from "kysely";
-import { createPostgresDialect, createSqliteDialect, isPostgresUrl, type StoreDialect } from "./dialect.js";
+import { createPostgresDialect, createSqliteDialect, isInMemorySqlite, isPostgresUrl, type StoreDialect } from "./dialect.js";
 import { migrateToLatest } from "./migrate.js";
 import { createSqliteThreadDialect } from "./sqlite-thread-dialect.js";
 import { StoreError } from "./store-error.js";
@@ -66,7 +66,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Store> {
     throw err instanceof StoreError ? err : new StoreError("database migration failed", { cause: err });
   }
   const file = options.sqlitePath ?? ":memory:";
-  if (dialect === "postgres" || file === ":memory:" || file === "" || options.writeBehindThread !== true) return { db, dialect, writeBehindDb: db, close: () => db.destroy() };
+  if (dialect === "postgres" || isInMemorySqlite(file) || options.writeBehindThread !== true) return { db, dialect, writeBehindDb: db, close: () => db.destroy() };
   const writeBehindDb = new Kysely<Database>({ dialect: createSqliteThreadDialect(file) });
   try {
     // Opens the thread's connection now, so a file it cannot open fails the start rather than the first batch.

@@ -58,20 +58,24 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
 }
 
 /**
- * Opens a SQLite file (creating its directory) or an in-memory database, with the settings the data-safety
- * promises rely on: WAL so readers never block the writer, `synchronous=FULL` so a commit survives power loss
- * (WAL+NORMAL may roll back the last commits), `busy_timeout` so a second process waits instead of failing with
- * "database is locked", and foreign keys enforced.
+ * The settings every SQLite connection of llmux opens with, which the data-safety promises rely on: WAL so readers
+ * never block the writer, `synchronous=FULL` so a commit survives power loss (WAL+NORMAL may roll back the last
+ * commits), `busy_timeout` so another connection or process waits instead of failing with "database is locked",
+ * and foreign keys enforced.
  */
+export const SQLITE_PRAGMAS: readonly string[] = ["journal_mode = WAL", "synchronous = FULL", "busy_timeout = 5000", "foreign_keys = ON"];
+
+/** True when `file` names an in-memory SQLite database, which no second connection can see. */
+export function isInMemorySqlite(file: string): boolean {
+  return file === ":memory:" || file === "";
+}
+
+/** Opens a SQLite file (creating its directory) or an in-memory database, with {@link SQLITE_PRAGMAS}. */
 export function createSqliteDialect(file: string): SqliteDialect {
-  const inMemory = file === ":memory:" || file === "";
-  if (!inMemory) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (!isInMemorySqlite(file)) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
   try {
-    database.pragma("journal_mode = WAL");
-    database.pragma("synchronous = FULL");
-    database.pragma("busy_timeout = 5000");
-    database.pragma("foreign_keys = ON");
+    for (const pragma of SQLITE_PRAGMAS) database.pragma(pragma);
   } catch (err) {
     database.close();
     throw err;

@@ -80,6 +80,14 @@ describe("SQLite write thread", () => {
     expect(typeof viaThread[0]!.at).toBe("number");
   });
 
+  it("opens its connection with the same pragmas as the main one", async () => {
+    const pragma = async (db: Kysely<Database>, name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
+    for (const name of ["journal_mode", "synchronous", "busy_timeout", "foreign_keys"]) {
+      expect([name, await pragma(store.writeBehindDb, name)]).toEqual([name, await pragma(store.db, name)]);
+    }
+    expect(await pragma(store.writeBehindDb, "synchronous")).toBe(2); // FULL
+  });
+
   it("rejects a failing statement with SQLite's message and code, and keeps serving", async () => {
     const err = await insertUsage(store.writeBehindDb, "sqlite", [row("", T0)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);

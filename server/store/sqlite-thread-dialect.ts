@@ -14,12 +14,13 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from "kysely";
+import { SQLITE_PRAGMAS } from "./dialect.js";
 import { StoreError } from "./store-error.js";
 
 /**
  * The thread's program, CommonJS evaluated by `new Worker(…, { eval: true })`: it is plain JavaScript so that it
  * runs the same from the TypeScript sources (tests) and from `dist/`, and it only needs better-sqlite3, whose
- * resolved path it receives. It opens its own connection with the pragmas of `createSqliteDialect`, caches
+ * resolved path it receives. It opens its own connection with {@link SQLITE_PRAGMAS}, caches
  * prepared statements by SQL text, and answers every `{ id, sql, parameters }` with rows or changes, or with the
  * error's message and SQLite code.
  */
@@ -30,10 +31,7 @@ const Database = require(workerData.driver);
 let db;
 try {
   db = new Database(workerData.file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  db.pragma("foreign_keys = ON");
+  for (const pragma of workerData.pragmas) db.pragma(pragma);
 } catch (err) {
   parentPort.postMessage({ id: 0, error: { message: String(err && err.message || err), code: err && err.code } });
   process.exit(1);
@@ -182,7 +180,7 @@ class SqliteThread {
   constructor(file: string) {
     // Referenced until it is ready, and afterwards while a statement is in flight, so the process waits for the
     // answers it awaits and never stays up for an idle thread.
-    this.worker = new Worker(THREAD_PROGRAM, { eval: true, workerData: { driver: driverPath, file } });
+    this.worker = new Worker(THREAD_PROGRAM, { eval: true, workerData: { driver: driverPath, file, pragmas: SQLITE_PRAGMAS } });
     this.ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(0, { resolve: () => resolve(), reject });
     });
