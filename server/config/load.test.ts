@@ -5,29 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.js";
 import { loadConfig, parseConfig } from "./load.js";
-import type { BackendConfig } from "./types.js";
+import { backendConfig } from "../../test/helpers/backend-config.js";
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), "testdata");
-
-/** A backend with every optional setting at its default, plus `fields`. */
-function backend(fields: Partial<BackendConfig> & Pick<BackendConfig, "name" | "provider" | "model">): BackendConfig {
-  return {
-    alias: undefined,
-    context: undefined,
-    vision: false,
-    thinking: false,
-    maxPerDay: undefined,
-    maxPerHour: undefined,
-    maxPer5Hours: undefined,
-    modelMatch: [],
-    keyRename: {},
-    keyDelete: [],
-    keyAdd: {},
-    fallbacks: [],
-    gptOssFix: false,
-    ...fields,
-  };
-}
 
 function fixture(name: string) {
   const file = path.join(TESTDATA, name);
@@ -54,9 +34,9 @@ describe("the README examples (seed 000)", () => {
       { name: "cerebras_gig", kind: "openai", baseUrl: "https://api.cerebras.ai/v1", apiKey: "csk-your-cerebras-key", mock: undefined },
     ]);
     expect(config.backends).toEqual([
-      backend({ name: "openai:gpt-4o", provider: "openai", model: "gpt-4o", context: 128_000, vision: true, maxPerDay: 1000 }),
-      backend({ name: "cerebras_gig:zai-glm-4.6", provider: "cerebras_gig", model: "zai-glm-4.6", context: 131_000 }),
-      backend({
+      backendConfig({ name: "openai:gpt-4o", provider: "openai", model: "gpt-4o", context: 128_000, vision: true, maxPerDay: 1000 }),
+      backendConfig({ name: "cerebras_gig:zai-glm-4.6", provider: "cerebras_gig", model: "zai-glm-4.6", context: 131_000 }),
+      backendConfig({
         name: "openai:o3",
         provider: "openai",
         model: "o3",
@@ -90,15 +70,15 @@ describe("the README examples (seed 000)", () => {
     expect(config.providers.get("synthetic")?.baseUrl).toBe("https://api.synthetic.new/openai/v1");
     expect(config.providers.get("lmstudio")?.baseUrl).toBe("http://localhost:1234/v1");
     expect(config.backends).toEqual([
-      backend({
+      backendConfig({
         name: "synthetic:hf:Qwen/Qwen3-Coder-480B-A35B-Instruct",
         provider: "synthetic",
         model: "hf:Qwen/Qwen3-Coder-480B-A35B-Instruct",
         context: 256_000,
       }),
-      backend({ name: "openai:gpt-4o", provider: "openai", model: "gpt-4o", context: 128_000, vision: true }),
-      backend({ name: "openai:gpt-4-turbo", provider: "openai", model: "gpt-4-turbo", context: 1_000_000 }),
-      backend({
+      backendConfig({ name: "openai:gpt-4o", provider: "openai", model: "gpt-4o", context: 128_000, vision: true }),
+      backendConfig({ name: "openai:gpt-4-turbo", provider: "openai", model: "gpt-4-turbo", context: 1_000_000 }),
+      backendConfig({
         name: "openai:o3",
         provider: "openai",
         model: "o3",

@@ -6,7 +6,7 @@ import { validateAnthropicRequest } from "../translate/anthropic/validate.js";
 import type { AnthropicMessagesRequest } from "../translate/anthropic/wire.js";
 import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } from "../translate/exchange/anthropic-to-anthropic.js";
 import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-openai.js";
-import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
+import { lazyExchanges, type Exchange } from "../translate/exchange/exchange.js";
 import type { FacadeDeps } from "./openai-plugin.js";
 import { beginLlmRequest, type LlmRoute } from "./request-tracker.js";
 import { sendResult } from "./stream-reply.js";
@@ -24,13 +24,9 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
   return headers;
 }
 
-function anthropicExchanges(body: AnthropicMessagesRequest, now: () => number): (dialect: Dialect) => Exchange {
-  let passthrough: Exchange | undefined;
-  let translated: Exchange | undefined;
-  return (dialect) =>
-    dialect === "anthropic"
-      ? (passthrough ??= createAnthropicPassthrough(body))
-      : (translated ??= createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) }));
+/** Creates the exchange of an Anthropic request with an OpenAI-dialect backend. */
+function toOpenAI(body: AnthropicMessagesRequest, now: () => number): () => Exchange {
+  return () => createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) });
 }
 
 /**
@@ -46,7 +42,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       requirements: withExactCount(anthropicRequirements(body), () => anthropicPromptText(body), deps.tokens),
       stream: body.stream === true,
       operation: "chat",
-      exchangeFor: anthropicExchanges(body, deps.now),
+      exchangeFor: lazyExchanges("anthropic", () => createAnthropicPassthrough(body), toOpenAI(body, deps.now)),
       headers: forwardedHeaders(request),
       principal: request.principal,
       signal: ctx.cancel,
@@ -67,10 +63,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       operation: "count_tokens",
       // Anthropic backends count it themselves; for others the request is translated so a server tokenizer
       // (vLLM's /tokenize) can count the messages it would really see.
-      exchangeFor: (dialect) =>
-        dialect === "anthropic"
-          ? createAnthropicCountTokensPassthrough(raw as Record<string, unknown>)
-          : createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(deps.now() / 1000) }),
+      exchangeFor: lazyExchanges("anthropic", () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>), toOpenAI(body, deps.now)),
       headers: forwardedHeaders(request),
       principal: request.principal,
       signal: ctx.cancel,

@@ -3,11 +3,11 @@ import { randomId } from "../lib/ids.js";
 import type { GatewayService } from "../services/gateway/gateway-service.js";
 import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
 import { createOpenAIToAnthropic } from "../translate/exchange/openai-to-anthropic.js";
-import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
+import { lazyExchanges } from "../translate/exchange/exchange.js";
 import { openaiPromptText, openaiRequirements } from "../translate/openai/requirements.js";
 import type { TokenCounter } from "../lib/token-counter.js";
 import { withExactCount } from "./prompt-tokens.js";
-import { validateOpenAIRequest, type OpenAIChatBody } from "../translate/openai/validate.js";
+import { validateOpenAIRequest } from "../translate/openai/validate.js";
 import { beginLlmRequest, type LlmRoute } from "./request-tracker.js";
 import { sendResult } from "./stream-reply.js";
 
@@ -19,16 +19,6 @@ export interface FacadeDeps {
 
 const OPENAI_CHAT: LlmRoute = { dialect: "openai", operation: "chat" };
 
-/** Exchanges of one OpenAI-dialect request, created on first use per backend dialect. */
-function openaiExchanges(body: OpenAIChatBody, now: () => number): (dialect: Dialect) => Exchange {
-  let passthrough: Exchange | undefined;
-  let translated: Exchange | undefined;
-  return (dialect) =>
-    dialect === "openai"
-      ? (passthrough ??= createOpenAIPassthrough(body))
-      : (translated ??= createOpenAIToAnthropic(body, { id: randomId("chatcmpl-"), created: Math.floor(now() / 1000) }));
-}
-
 /** `POST /v1/chat/completions`: OpenAI Chat Completions, streaming and not, to any backend. */
 export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   app.post("/v1/chat/completions", { config: { llm: OPENAI_CHAT } }, async (request, reply) => {
@@ -39,7 +29,11 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       requirements: withExactCount(openaiRequirements(body), () => openaiPromptText(body), deps.tokens),
       stream: body.stream === true,
       operation: "chat",
-      exchangeFor: openaiExchanges(body, deps.now),
+      exchangeFor: lazyExchanges(
+        "openai",
+        () => createOpenAIPassthrough(body),
+        () => createOpenAIToAnthropic(body, { id: randomId("chatcmpl-"), created: Math.floor(deps.now() / 1000) }),
+      ),
       headers: {},
       principal: request.principal,
       signal: ctx.cancel,

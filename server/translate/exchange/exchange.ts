@@ -63,6 +63,16 @@ export interface StreamEncoder {
 }
 
 /**
+ * The exchanges of one request, one per backend dialect, each created on first use and reused by later attempts:
+ * `same` serves a backend of the client's own dialect, `translated` one of the other.
+ */
+export function lazyExchanges(client: Dialect, same: () => Exchange, translated: () => Exchange): (dialect: Dialect) => Exchange {
+  let sameDialect: Exchange | undefined;
+  let otherDialect: Exchange | undefined;
+  return (dialect) => (dialect === client ? (sameDialect ??= same()) : (otherDialect ??= translated()));
+}
+
+/**
  * Joins an upstream decoder and a client encoder into one stream translator (the hub path), keeping the usage
  * the events report: the start event's, then the finish event's cumulative counts.
  */
