@@ -21,6 +21,7 @@ import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
 import { abortableSleep, Cancellation } from "./lib/cancellation.js";
 import { timeOrderedId } from "./lib/ids.js";
+import { createLineBatcher } from "./lib/line-batcher.js";
 import { loadTokenCounter } from "./lib/token-counter.js";
 import { createCatalog } from "./catalog/catalog.js";
 import { createDiscovery } from "./discovery/discovery.js";
@@ -111,6 +112,8 @@ function refuseSchemas(): never {
 
 /** The longest a log line waits in memory before it is written. */
 const LOG_FLUSH_MS = 250;
+/** Log lines are written in batches of about this many characters. */
+const LOG_BATCH_CHARS = 4096;
 
 /** Creates the logger llmux uses: structured JSON, secrets redacted. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
@@ -118,16 +121,24 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   if (destination) return pino(options, destination);
   // Asynchronous, batched writes to stdout: a request never waits for its log line, and a line per request does not
   // cost a write (and a thread-pool round trip) per request. Lines leave in 4 kB batches or within LOG_FLUSH_MS;
-  // what is pending is written at exit.
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // what is pending is written at exit (pino flushes its stream at exit; the hook below hands it the last batch).
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_CHARS });
+  const lines = createLineBatcher(stdout, LOG_BATCH_CHARS);
   setInterval(() => {
     try {
-      stdout.flush();
+      lines.flush();
     } catch {
       // Destroyed: the process is exiting and pino has written what was pending.
     }
   }, LOG_FLUSH_MS).unref();
-  return pino(options, stdout);
+  process.once("exit", () => {
+    try {
+      lines.flushSync();
+    } catch {
+      // Destroyed (EPIPE: nobody reads stdout any more): nothing can be written.
+    }
+  });
+  return pino(options, lines);
 }
 
 /** The database location: the option, the config's `database` / `DATABASE_URL`, else `llmux.db` beside the config file. */
