@@ -18,6 +18,7 @@ import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
 import { registerOpenAIRoutes } from "./facade/openai-plugin.js";
+import { createAccessLog, type AccessLog } from "./facade/access-log.js";
 import { createRequestTracker } from "./facade/request-tracker.js";
 import { abortableSleep, Cancellation } from "./lib/cancellation.js";
 import { timeOrderedId } from "./lib/ids.js";
@@ -122,8 +123,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   // Asynchronous, batched writes to stdout: a request never waits for its log line, and a line per request does not
   // cost a write (and a thread-pool round trip) per request. Lines leave in 16 kB batches or within LOG_FLUSH_MS;
   // what is pending is written at exit (pino flushes its stream at exit; the hook below hands it the last batch).
-  // The batcher decides when to write; sonic-boom writes what it is handed (joining batches while a write is out).
-  const stdout = pino.destination({ dest: 1, sync: false, maxWrite: 4 * LOG_BATCH_CHARS });
+  // The batcher decides when to write. sonic-boom keeps the same minimum: what the exit hook hands it is then
+  // written by its synchronous flush, where a smaller minimum would start an asynchronous write the exit abandons.
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_CHARS, maxWrite: 4 * LOG_BATCH_CHARS });
   const lines = createLineBatcher(stdout, LOG_BATCH_CHARS);
   setInterval(() => {
     try {
@@ -311,8 +313,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.setChildLoggerFactory((parent) => parent);
   // First: every request is followed to its end (log line, usage row, x-request-id), including those refused while
   // draining. Hooks on the hot path take a callback: an async hook costs a promise per request.
-  // The access line has fixed fields and no secret: it skips redaction, which costs ~3 µs a line (bench/README).
-  const accessLog = logger.child({}, { redact: [] }) as FastifyBaseLogger;
+  // The access line has fixed fields and no secret: built directly, in pino's format, into the logger's stream.
+  const stream = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym]!;
+  const accessLog: AccessLog = logger.isLevelEnabled("info") ? createAccessLog((line) => void stream.write(line), logger.bindings()) : () => {};
   const tracker = createRequestTracker({ telemetry, now, accessLog });
   fastify.addHook("onRequest", tracker.hook);
   fastify.addHook("onRequest", (request, reply, done) => {

@@ -1,4 +1,5 @@
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type { AccessLine, AccessLog } from "./access-log.js";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
 import { Cancellation } from "../lib/cancellation.js";
 import type { RequestOutcome, RequestRecord, Telemetry } from "../services/gateway/gateway-service.js";
@@ -95,11 +96,8 @@ export interface RequestTracker {
 export function createRequestTracker(deps: {
   telemetry: Telemetry;
   now: () => number;
-  /**
-   * Where the one line per request goes. Its fields are fixed and carry no secret, so it may be a logger without
-   * redaction (pino's redaction costs more than the rest of the line); other lines use the request's logger.
-   */
-  accessLog: FastifyBaseLogger;
+  /** Where the one line per request goes (see `createAccessLog`); other lines use the request's logger. */
+  accessLog: AccessLog;
 }): RequestTracker {
   let pending = 0;
   let idle: (() => void) | undefined;
@@ -122,11 +120,13 @@ export function createRequestTracker(deps: {
         const status = clientGone ? 499 : reply.statusCode;
         const latencyMs = endedAt - started;
         const attempts = ctx?.trace.attempts ?? [];
-        const line: Record<string, unknown> = { reqId: request.id, method: request.method, url: request.url, status, ms: latencyMs };
-        if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
-        if (attempts.length > 1) line.attempts = attempts;
-        if (ctx?.trace.streamOutcome !== undefined && ctx.trace.streamOutcome !== "ok") line.outcome = ctx.trace.streamOutcome;
-        if (!QUIET.has(request.url)) deps.accessLog.info(line, "request");
+        if (!QUIET.has(request.url)) {
+          const line: AccessLine = { reqId: request.id, method: request.method, url: request.url, status, ms: latencyMs };
+          if (attempts.length > 0) line.backend = attempts.at(-1)!.backend;
+          if (attempts.length > 1) line.attempts = attempts;
+          if (ctx?.trace.streamOutcome !== undefined && ctx.trace.streamOutcome !== "ok") line.outcome = ctx.trace.streamOutcome;
+          deps.accessLog(line);
+        }
         if (!ctx) return;
         const selection = ctx.trace.selection;
         if (selection && (request.log.level === "debug" || request.log.level === "trace")) {
