@@ -122,9 +122,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   if (destination) return pino(options, destination);
   // Asynchronous, batched writes to stdout: a request never waits for its log line, and a line per request does not
   // cost a write (and a thread-pool round trip) per request. Lines leave in 16 kB batches or within LOG_FLUSH_MS;
-  // what is pending is written at exit (pino flushes its stream at exit; the hook below hands it the last batch).
-  // The batcher decides when to write. sonic-boom keeps the same minimum: what the exit hook hands it is then
-  // written by its synchronous flush, where a smaller minimum would start an asynchronous write the exit abandons.
+  // at exit the hook below hands sonic-boom the last batch and flushes it synchronously. sonic-boom keeps the
+  // batcher's minimum so that last batch waits for that flush: a smaller minimum would start an asynchronous write,
+  // which the exit abandons.
   const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_CHARS, maxWrite: 4 * LOG_BATCH_CHARS });
   const lines = createLineBatcher(stdout, LOG_BATCH_CHARS);
   setInterval(() => {
