@@ -133,6 +133,7 @@ describe.each(dialects.filter((d) => d.dialect === "sqlite"))("$name pragmas", (
       expect(await pragma("synchronous")).toBe(2); // FULL
       expect(await pragma("busy_timeout")).toBe(5000);
       expect(await pragma("foreign_keys")).toBe(1);
+      expect(await pragma("cache_size")).toBe(-2000); // 2 MB, not better-sqlite3's 16 MB
     } finally {
       await store.close();
     }

@@ -82,7 +82,7 @@ describe("SQLite write thread", () => {
 
   it("opens its connection with the same pragmas as the main one", async () => {
     const pragma = async (db: Kysely<Database>, name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(db)).rows[0] as object)[0];
-    for (const name of ["journal_mode", "synchronous", "busy_timeout", "foreign_keys"]) {
+    for (const name of ["journal_mode", "synchronous", "busy_timeout", "foreign_keys", "cache_size"]) {
       expect([name, await pragma(store.writeBehindDb, name)]).toEqual([name, await pragma(store.db, name)]);
     }
     expect(await pragma(store.writeBehindDb, "synchronous")).toBe(2); // FULL
