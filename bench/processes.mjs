@@ -82,6 +82,17 @@ export function spawnTracked(command, args, { env, logFile, cwd } = {}) {
   return child;
 }
 
+/**
+ * The Node options a script's `#!/usr/bin/env -S node …` line starts it with ([] for a plain `node` line), so the
+ * bench runs llmux as its own launcher does (`llmux start`, `npm start`), heap settings included.
+ */
+export function nodeFlagsOf(file) {
+  const first = readFileSync(file, "utf8").split("\n", 1)[0];
+  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+(?:=\S+)?)*)$/.exec(first);
+  if (!match) throw new Error(`${file}: expected a '#!/usr/bin/env node' line, found ${JSON.stringify(first)}`);
+  return match[1].trim().split(" ").filter(Boolean);
+}
+
 /** Resolves with the first stdout line of `child` parsed as JSON (the servers announce `{"port":N}` this way). */
 export async function firstJsonLine(child, name, timeoutMs = 15_000) {
   let buffered = "";

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { Client } from "undici";
 import { assertAuthRequired, issueApiKey } from "./api-key.mjs";
 import { summarizeProfile, profileMarkdown } from "./profile.mjs";
-import { cpuMsOf, firstJsonLine, installExitHandlers, onExitCleanup, spawnTracked, stopChild, trackPeakRss, waitForHttp } from "./processes.mjs";
+import { cpuMsOf, firstJsonLine, installExitHandlers, nodeFlagsOf, onExitCleanup, spawnTracked, stopChild, trackPeakRss, waitForHttp } from "./processes.mjs";
 import { criteria, criteriaMarkdown, table, TARGET_LABELS } from "./report.mjs";
 import { SCENARIOS, withApiKey } from "./scenarios.mjs";
 import { concurrentStreams, exchange, probe } from "./stream-client.mjs";
@@ -151,7 +151,7 @@ async function startTargets(tmp, { cpuProfDir } = {}) {
   while (adminPort === port) adminPort = await freePort();
   const config = path.join(tmp, "llmux.toml");
   writeFileSync(config, llmuxConfig({ port, adminPort, upstream, database: path.join(tmp, "llmux.db") }));
-  const nodeArgs = cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [];
+  const nodeArgs = [...nodeFlagsOf(LLMUX), ...(cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [])];
   const llmux = spawnTracked(process.execPath, [...nodeArgs, LLMUX, "start", "--config", config], { logFile: path.join(tmp, "llmux.log"), cwd: ROOT });
   const llmuxUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(`${llmuxUrl}/readyz`, llmux, "llmux");
