@@ -8,9 +8,11 @@ import { IMAGE_TOKEN_ESTIMATE, type PromptText, type Requirements } from "../tra
  */
 export function withExactCount(requirements: Requirements, promptText: () => PromptText, counter: TokenCounter): Requirements {
   let text: PromptText | undefined;
-  const counts = new Map<string, number | undefined>();
+  // Created on the first call: most requests are far from any context limit and never ask.
+  let counts: Map<string, number | undefined> | undefined;
   // The requirements are the request's own, fresh object: adding the hook in place saves a copy per request.
   requirements.exactPromptTokens = (model) => {
+    counts ??= new Map();
     if (!counts.has(model)) {
       text ??= promptText();
       const tokens = counter.countPrompt(text, model);
