@@ -4,18 +4,21 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LLMUX, ROOT } from "../helpers/cli.js";
 
-/** The Node options a file's `#!/usr/bin/env -S node …` line gives, or [] for a plain `#!/usr/bin/env node`. */
+/**
+ * The Node options of a file's `#!` line, read by the bench's own `nodeFlagsOf` (the reader the bench launches llmux
+ * with), in a child process: the bench is plain JavaScript outside the typed build.
+ */
 function shebangFlags(file: string): string[] {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0]!;
-  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+(?:=\S+)?)*)$/.exec(first);
-  if (!match) throw new Error(`${file}: unexpected first line ${JSON.stringify(first)}`);
-  return match[1]!.trim().split(" ").filter(Boolean);
+  const program = `import { nodeFlagsOf } from "./bench/processes.mjs"; process.stdout.write(JSON.stringify(nodeFlagsOf(${JSON.stringify(file)})));`;
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", program], { cwd: ROOT, encoding: "utf8", timeout: 10_000 });
+  if (result.status !== 0) throw new Error(`nodeFlagsOf(${file}) failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as string[];
 }
 
 describe("llmux launch flags", () => {
   const flags = shebangFlags(path.join(ROOT, "cli/llmux.ts"));
 
-  it("are the heap settings the bench measured, kept by the build", () => {
+  it("are the heap settings the bench measured, kept by the build and read by the bench", () => {
     expect(flags).toEqual(["--max-semi-space-size=8"]);
     expect(shebangFlags(LLMUX)).toEqual(flags);
   });
