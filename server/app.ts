@@ -36,6 +36,7 @@ import { createRetryBudget } from "./route/retry-budget.js";
 import { admissionSecond } from "./route/rate-windows.js";
 import { createSharedWindows } from "./route/shared-windows.js";
 import { fanOut, type Telemetry } from "./route/telemetry.js";
+import { RPC_ROUTER_OPTIONS } from "./rpc-server.js";
 import { authorize, createAccessInterceptor } from "./services/access-interceptor.js";
 import { LOGIN_WINDOW_MS, createAdminService } from "./services/admin/admin-service.js";
 import { createAuthenticator } from "./services/admin/authenticator.js";
@@ -358,6 +359,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   };
   const interceptors = [createAccessInterceptor({ authenticator, db: store.db, now })];
   await fastify.register(fastifyConnectPlugin, {
+    ...RPC_ROUTER_OPTIONS,
     interceptors,
     contextValues: (request) => createContextValues().set(clientAddressKey, request.ip),
     routes: rpcRoutes,

@@ -102,12 +102,28 @@ describe("cleartext: one port for h2c and HTTP/1.1", () => {
     expect((await client.getBackendStatus({}, { headers })).backends).toHaveLength(2);
   });
 
-  it("a message just under 1 MiB is accepted", async () => {
+  it("a message just under 1 MiB is read and reaches the handler", async () => {
     const server = await start();
     const client = createClient(RouteService, createGrpcTransport({ baseUrl: server.url }));
-    // Tag, length varint and the requirements wrapper take 10 bytes.
-    const res = await client.selectBackend({ requirements: { model: "m".repeat(RPC_READ_MAX_BYTES - 10) } }, { headers });
-    expect(res.candidates).toHaveLength(2);
+    // Tag, length varint and the requirements wrapper take 10 bytes. The handler, not the size cap, refuses it.
+    expect(await failure(client.selectBackend({ requirements: { model: "m".repeat(RPC_READ_MAX_BYTES - 10) } }, { headers }))).toEqual({
+      code: "InvalidArgument",
+      message: "requirements.model must be at most 256 characters",
+    });
+  });
+
+  it("a JSON field the message does not have is invalid_argument, not silently ignored", async () => {
+    const server = await start();
+    const res = await fetch(`${server.url}/llmux.route.v1.RouteService/SelectBackend`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ requirements: { model: "gpt-4o", hasImage: true } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      code: "invalid_argument",
+      message: 'cannot decode message llmux.route.v1.RouteRequirements from JSON: key "hasImage" is unknown',
+    });
   });
 
   it.each([

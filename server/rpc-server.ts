@@ -19,6 +19,16 @@ type NodeServerResponse = Parameters<NodeHandler>[1];
  */
 export const RPC_READ_MAX_BYTES = 1024 * 1024;
 
+/**
+ * Options of every Connect router llmux serves, on the control-plane port and on the facade's: the message size
+ * cap, and JSON that refuses unknown fields (Connect ignores them by default), so a misspelt field such as
+ * `expiresAt` for `expireTime` is an `invalid_argument` instead of a key that silently never expires.
+ */
+export const RPC_ROUTER_OPTIONS = {
+  readMaxBytes: RPC_READ_MAX_BYTES,
+  jsonOptions: { ignoreUnknownFields: false },
+} as const;
+
 /** How long close() lets calls in progress finish before it cuts their connections. */
 const DEFAULT_DRAIN_MS = 5_000;
 /** How long a call answered before its request was read may wait for the client to finish sending. */
@@ -135,7 +145,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       for (const h of router.handlers) if (!services.includes(h.service.typeName)) services.push(h.service.typeName);
     },
     interceptors: options.interceptors,
-    readMaxBytes: RPC_READ_MAX_BYTES,
+    ...RPC_ROUTER_OPTIONS,
     fallback: unknownMethod(services),
     contextValues: (req) => createContextValues().set(clientAddressKey, req.socket.remoteAddress ?? ""),
   });

@@ -1,4 +1,10 @@
 /**
+ * Longest model name a request may ask for, in either dialect and in the Route service: selection matches it
+ * against every backend's `model_match` globs, whose cost grows with the name's length.
+ */
+export const MAX_MODEL_LENGTH = 256;
+
+/**
  * What backend selection needs to know about a request, extracted by each dialect's `*Requirements()` function.
  * Kept as a plain type so translators do not depend on generated protobuf code; the Route service maps it to
  * `llmux.route.v1.RouteRequirements`.

@@ -410,4 +410,27 @@ t = "${TOKEN}"
     const anonymous = createClient(RouteService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }));
     await expect(anonymous.selectBackend({ requirements: { model: "x" } })).rejects.toThrow(/unauthenticated|missing API key/);
   });
+
+  it("applies the control-plane port's limits: 1 MiB messages, unknown JSON fields refused", async () => {
+    const gw = await gateway(`
+[provider.mock]
+kind = "mock"
+[[backend]]
+model = "mock:small"
+[tokens]
+t = "${TOKEN}"
+`);
+    const call = (body: string) =>
+      fetch(`${gw.url}/llmux.admin.v1.AdminService/Login`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    // Refused once 1 MiB has arrived, without credentials, instead of read to the end of the facade's body limit.
+    const big = await call(JSON.stringify({ username: "x", password: "p".repeat(2 * 1024 * 1024) }));
+    expect(big.status).toBe(429);
+    expect(await big.json()).toMatchObject({ code: "resource_exhausted" });
+    const misspelt = await call(JSON.stringify({ username: "x", password: "y", passwrd: "z" }));
+    expect(misspelt.status).toBe(400);
+    expect(await misspelt.json()).toEqual({
+      code: "invalid_argument",
+      message: 'cannot decode message llmux.admin.v1.LoginRequest from JSON: key "passwrd" is unknown',
+    });
+  });
 });

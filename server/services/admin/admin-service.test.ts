@@ -338,10 +338,14 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       expect((await admin(alice.token).listApiKeys({})).keys[0]?.revokeTime).toBeUndefined();
     });
 
-    it("a user cannot create a key for someone else; an admin cannot for a super admin", async () => {
+    it("a user cannot create a key for someone else; an admin only for plain users, not another admin or a super admin", async () => {
       expect(await codeOf(admin(alice.token).createApiKey({ name: "for bob", ownerId: bob.id }))).toBe("PermissionDenied");
       const ann = await plane.addUser("ann", Role.ADMIN);
+      const erin = await plane.addUser("erin", Role.ADMIN);
       expect(await codeOf(admin(ann.token).createApiKey({ name: "for root", ownerId: plane.root.id }))).toBe("PermissionDenied");
+      // The key would act as erin: one admin impersonating another.
+      expect(await codeOf(admin(ann.token).createApiKey({ name: "for erin", ownerId: erin.id }))).toBe("PermissionDenied");
+      expect((await admin(plane.root.token).createApiKey({ name: "for erin", ownerId: erin.id })).key?.ownerId).toBe(erin.id);
       expect(await codeOf(admin(ann.token).createApiKey({ name: "for nobody", ownerId: "usr_missing" }))).toBe("NotFound");
       const forBob = await admin(ann.token).createApiKey({ name: "for bob", ownerId: bob.id });
       expect((await admin(forBob.secret).getCurrentUser({})).user?.id).toBe(bob.id);

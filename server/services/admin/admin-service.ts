@@ -358,8 +358,9 @@ export function createAdminService(deps: AdminServiceDeps): AdminIdentityService
         if (!isAdmin(principal)) return deny(ctx, principal, ownerId, "only admins may create keys for another user");
         const owner = await findUserById(db, ownerId);
         if (!owner) notFound("user");
-        // A key acts with its owner's role: creating one for a higher-ranked owner would be an escalation.
-        if (!roleAtLeast(principal.role, owner.role)) return deny(ctx, principal, ownerId, `only a super admin may create keys for a user with role ${owner.role}`);
+        // A key acts with its owner's role: a key for another admin would let one admin act as another, so admins
+        // create keys for plain users only, as they manage only them.
+        if (!mayManage(principal, owner)) return deny(ctx, principal, ownerId, `only a super admin may create keys for a user with role ${owner.role}`);
       }
       if (principal.key) {
         const excess = grantExcess(principal.key, grants);

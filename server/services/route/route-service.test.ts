@@ -99,3 +99,17 @@ describe("RouteService.GetBackendStatus", () => {
     ]);
   });
 });
+
+describe("RouteService requirements", () => {
+  const state = createBackendState({ now: () => 0, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+  const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
+  const client = createClient(RouteService, createRouterTransport(({ service }) => service(RouteService, route.rpc)));
+
+  it("refuses a model name longer than a request may carry, before any glob is matched against it", async () => {
+    // Every backend's model_match globs are tried against the name: an unbounded name would let one call pin the CPU.
+    for (const call of [client.selectBackend.bind(client), client.explainRoute.bind(client)]) {
+      await expect(call({ requirements: { model: "a".repeat(257) } })).rejects.toThrow("requirements.model must be at most 256 characters");
+    }
+    await expect(client.explainRoute({ requirements: { model: "a".repeat(256) } })).resolves.toBeDefined();
+  });
+});
