@@ -1,11 +1,6 @@
-import { lookup as dnsLookup } from "node:dns/promises";
-import type { LookupAddress, LookupOptions } from "node:dns";
 import { Agent, request } from "undici";
 import type { BackendConfig, DiscoveryConfig, DiscoveryServerConfig, ProviderConfig } from "../config/types.js";
-import { isMetadataAddress, METADATA_REFUSED } from "../lib/url-guard.js";
-
-/** Resolves a host name to every address; injected by tests (fake DNS). */
-export type HostResolver = (hostname: string) => Promise<LookupAddress[]>;
+import { guardedLookup, METADATA_LOOKUP_CODE, systemResolver, type HostResolver } from "../lib/guarded-lookup.js";
 
 /** One model found on a server. */
 export interface DiscoveredModelState {
@@ -92,31 +87,6 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** A failed poll, with a message safe to show: a status code or error code, never the fetched content. */
 class PollError extends Error {}
 
-/** A metadata address reached through DNS; code lets the poll name it without reading the message. */
-const METADATA_CODE = "ERR_LLMUX_METADATA_ADDRESS";
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/**
- * A `lookup` for net.connect that refuses metadata addresses: the check happens on the addresses the socket is
- * about to use, so a name that resolves differently between a check and the connection cannot slip through.
- */
-function guardedLookup(resolve: HostResolver) {
-  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    resolve(hostname).then(
-      (addresses) => {
-        if (addresses.length === 0 || addresses.some((a) => isMetadataAddress(a.address))) {
-          const err: NodeJS.ErrnoException = new Error(addresses.length === 0 ? "no address" : METADATA_REFUSED);
-          err.code = addresses.length === 0 ? "ENOTFOUND" : METADATA_CODE;
-          callback(err, "");
-        } else if (options.all) callback(null, addresses);
-        else callback(null, addresses[0]!.address, addresses[0]!.family);
-      },
-      (err: NodeJS.ErrnoException) => callback(err, ""),
-    );
-  };
-}
-
 /** What the poll tells about a transport failure: a code, never a message that might carry content. */
 function describeFailure(err: unknown, timeoutMs: number): string {
   if (err instanceof PollError) return err.message;
@@ -124,7 +94,7 @@ function describeFailure(err: unknown, timeoutMs: number): string {
   // undici wraps connect errors; the code of the innermost error says most.
   for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === METADATA_CODE) return "the host name resolves to a cloud metadata address, which is always refused";
+    if (code === METADATA_LOOKUP_CODE) return "the host name resolves to a cloud metadata address, which is always refused";
     if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name does not resolve";
     if (code === "UND_ERR_CONNECT_TIMEOUT") return "connecting timed out";
     if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return `no complete answer within the time limit`;
@@ -230,9 +200,8 @@ export function createDiscovery(deps: DiscoveryDeps): Discovery {
   const connectTimeoutMs = deps.connectTimeoutMs ?? 5_000;
   const pollTimeoutMs = deps.pollTimeoutMs ?? 10_000;
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
-  const resolve: HostResolver = deps.resolve ?? ((hostname) => dnsLookup(hostname, { all: true }));
-  const agent = new Agent({
-    connect: { timeout: connectTimeoutMs, lookup: guardedLookup(resolve) },
+    const agent = new Agent({
+    connect: { timeout: connectTimeoutMs, lookup: guardedLookup(deps.resolve ?? systemResolver) },
     headersTimeout: pollTimeoutMs,
     bodyTimeout: pollTimeoutMs,
     keepAliveTimeout: 1_000,

@@ -1,6 +1,7 @@
 import { Pool } from "undici";
 import { llmuxError, Reason, LlmuxError } from "../errors/llmux-error.js";
 import type { CancelSignal } from "../lib/cancellation.js";
+import { guardedLookup, METADATA_LOOKUP_CODE, systemResolver, type HostResolver } from "../lib/guarded-lookup.js";
 import type { UpstreamResponse } from "./provider.js";
 import { sendUpstream } from "./upstream-exchange.js";
 
@@ -35,14 +36,16 @@ export interface HttpTransport {
 
 /**
  * Creates the transport for a provider's base URL. One undici Pool per origin keeps connections alive between
- * requests; redirects are never followed (the provider key must not travel to another host) and undici's own
- * retries are off (the route layer owns the one retry loop).
+ * requests; redirects are never followed (the provider key must not travel to another host), undici's own
+ * retries are off (the route layer owns the one retry loop), and every connection's resolved addresses are
+ * checked: a host name that comes to resolve to a cloud metadata address is refused (`resolve` is injected by
+ * tests).
  */
-export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts): HttpTransport {
+export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts, resolve: HostResolver = systemResolver): HttpTransport {
   const url = new URL(baseUrl);
   const basePath = url.pathname.replace(/\/+$/, "");
   const options = {
-    connect: { timeout: timeouts.connectMs },
+    connect: { timeout: timeouts.connectMs, lookup: guardedLookup(resolve) },
     connectTimeout: timeouts.connectMs,
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.idleMs,
@@ -126,6 +129,9 @@ export function transportError(err: unknown, host: string, signal?: CancelSignal
   // will not help, so the dispatcher cools the backend down for longest (upstreamType "config_fault").
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return llmuxError(Reason.UPSTREAM_FAILED, `${host} could not be resolved`, { cause: err, upstreamType: "config_fault" });
+  }
+  if (code === METADATA_LOOKUP_CODE) {
+    return llmuxError(Reason.UPSTREAM_FAILED, `${host} resolves to a cloud metadata address, which is always refused`, { cause: err, upstreamType: "config_fault" });
   }
   if (TLS_FAULTS.has(code)) return llmuxError(Reason.UPSTREAM_FAILED, `TLS handshake with ${host} failed`, { cause: err, upstreamType: "config_fault" });
   return llmuxError(Reason.UPSTREAM_FAILED, `connection to ${host} failed`, { cause: err });
