@@ -292,6 +292,10 @@ describe.each(dialects)("admin service on $name", (dialect) => {
         codeOf(admin(typeof as === "string" ? as : as.token).changePassword({ id, newPassword: "a new long password" }));
       expect(await set(bob, cat.id)).toBe("NotFound");
       expect(await set(bob, "usr_missing")).toBe("NotFound");
+      // Answered like a missing id, but audited as the refusal it is.
+      expect((await auditTrail(store)).at(-1)).toEqual({
+        actor: bob.id, action: `${A}ChangePassword`, target: "usr_missing", allowed: 0, detail: "users may change only their own password",
+      });
       expect(await set(ann, amy.id)).toBe("PermissionDenied");
       expect(await set(ann, plane.root.id)).toBe("PermissionDenied");
       expect(await set(ann, cat.id)).toBe("ok");
@@ -332,6 +336,9 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       const foreign = await errorOf(admin(bob.token).revokeApiKey({ id: key!.id }));
       expect([foreign.code, foreign.rawMessage]).toEqual([missing.code, missing.rawMessage]);
       expect(foreign.code).toBe(Code.NotFound);
+      expect((await auditTrail(store)).at(-1)).toEqual({
+        actor: bob.id, action: `${A}RevokeApiKey`, target: key!.id, allowed: 0, detail: "users may revoke only their own API keys",
+      });
       expect((await admin(bob.token).listApiKeys({ ownerId: alice.id })).keys.map((k) => k.name)).toEqual(["bob's"]);
       expect(await codeOf(admin(bob.token).getUsage({ keyId: key!.id }))).toBe("NotFound");
       expect(await codeOf(admin(bob.token).getUsage({ userId: alice.id }))).toBe("NotFound");

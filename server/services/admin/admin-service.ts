@@ -143,6 +143,15 @@ export function createAdminService(deps: AdminServiceDeps): AdminIdentityService
     throw llmuxError(Reason.PERMISSION_DENIED, message);
   }
 
+  /**
+   * Refuses an action on another user's record exactly as if the record did not exist, so the caller learns
+   * nothing about the id, and audits the attempt like any other refusal.
+   */
+  async function denyAsNotFound(ctx: HandlerContext, principal: Principal, target: string, what: string, detail: string): Promise<never> {
+    await audit(db, ctx, principal, { target, allowed: false, detail });
+    notFound(what);
+  }
+
   const isAdmin = (principal: Principal) => roleAtLeast(principal.role, "admin");
 
   /** The user acting (JWT or API key); configuration tokens have none. */
@@ -318,7 +327,7 @@ export function createAdminService(deps: AdminServiceDeps): AdminIdentityService
       checkNewPassword(req.newPassword, "new_password");
       const own = req.id === "" || req.id === principal.userId;
       // Someone else's id: users get not_found without a lookup, so the answer says nothing about the id.
-      if (!own && !isAdmin(principal)) notFound("user");
+      if (!own && !isAdmin(principal)) return denyAsNotFound(ctx, principal, req.id, "user", "users may change only their own password");
       const target = await findUserById(db, own ? principal.userId : req.id);
       if (!target) notFound("user");
       if (own) {
@@ -403,12 +412,14 @@ export function createAdminService(deps: AdminServiceDeps): AdminIdentityService
       const principal = requirePrincipal(ctx.values);
       const revoked = await db.transaction().execute(async (trx) => {
         const key = await findApiKeyById(trx, req.id);
-        // Another user's key answers exactly like a missing one.
-        if (!key || (!isAdmin(principal) && key.owner_id !== principal.userId)) notFound("API key");
+        if (!key) notFound("API key");
+        if (!isAdmin(principal) && key.owner_id !== principal.userId) return undefined;
         const updated = await revokeApiKey(trx, key.id, now());
         await audit(trx, ctx, principal, { target: key.id, allowed: true, detail: `revoked API key ${key.prefix}…` });
         return updated!;
       });
+      // Another user's key answers exactly like a missing one.
+      if (!revoked) return denyAsNotFound(ctx, principal, req.id, "API key", "users may revoke only their own API keys");
       deps.authenticator.forgetKeys();
       return create(RevokeApiKeyResponseSchema, { key: apiKeyToProto(revoked) });
     },
