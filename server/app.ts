@@ -13,7 +13,7 @@ import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { createAuthHook } from "./facade/auth-hook.js";
 import { createCorsHook } from "./facade/cors.js";
 import { parseJsonBody } from "./facade/json-body.js";
-import { sendError } from "./facade/error-reply.js";
+import { answerClientError, sendError } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
@@ -62,6 +62,12 @@ import { createUsageRecorder } from "./telemetry/usage-recorder.js";
 
 /** Largest request body accepted (Anthropic's own limit); larger bodies get 413. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+/**
+ * Longest a client may take to send a whole request, headers and body (Node's `requestTimeout`, which does not
+ * bound the response: streams run as long as they need): a 32 MiB body still arrives at 64 KiB/s (512 kbit/s).
+ * Slower, or withheld, bodies get 408 and the connection is closed.
+ */
+export const REQUEST_RECEIVE_TIMEOUT_MS = (BODY_LIMIT_BYTES / (64 * 1024)) * 1000;
 /** How often rate admissions older than the longest window are deleted. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
@@ -80,6 +86,8 @@ export interface AppOptions {
   env?: Record<string, string | undefined>;
   /** Called once when the first super admin is created on an empty database, with its one-time password. */
   onFirstAdmin?: (admin: CreatedSuperAdmin) => void;
+  /** Overrides REQUEST_RECEIVE_TIMEOUT_MS (tests use a short one). */
+  requestReceiveTimeoutMs?: number;
 }
 
 /** The assembled gateway: a Fastify instance not yet listening, and everything it owns. */
@@ -284,8 +292,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     keyLimits,
   });
 
+  const receiveMs = options.requestReceiveTimeoutMs ?? REQUEST_RECEIVE_TIMEOUT_MS;
+  // Node's own settings, for HTTP and HTTPS alike: headers within its default 60 s, or the receive bound if shorter
+  // (Node swaps the two otherwise); expired requests looked for four times per bound, at most every 30 s (its default).
+  const receive = { headersTimeout: Math.min(60_000, receiveMs), connectionsCheckingInterval: Math.min(30_000, Math.ceil(receiveMs / 4)) };
   const fastify = Fastify({
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https ? { https: { ...options.https, ...receive } } : { http: receive }),
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request, written by the request tracker when the request has really ended.
     logController: new LogController({ disableRequestLogging: true }),
@@ -294,7 +306,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     genReqId: () => timeOrderedId("req_", now()),
     // Requests arriving while draining get our own 503 in their dialect (below), not Fastify's.
     return503OnClosing: false,
-    requestTimeout: 0,
+    // Bounds receiving each request, not answering it: a client that dribbles or withholds its body gets 408.
+    requestTimeout: receiveMs,
+    // Parser errors (a NUL in a header, oversized headers, that 408) get a JSON error rather than Fastify's own body.
+    clientErrorHandler: answerClientError,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     // No route declares a JSON schema (bodies are validated by the translators, in each dialect's error shape), so
@@ -346,8 +361,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // LLM request bodies, up to agents' 100 KB and more: the same refusals as Fastify's parser (prototype poisoning
     // included) for less (json-body.ts). Only here: the Connect plugin sets its own JSON parser in its context.
     guarded.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-    registerOpenAIRoutes(guarded, { gateway, now, tokens });
-    registerAnthropicRoutes(guarded, { gateway, now, tokens });
+    registerOpenAIRoutes(guarded, { gateway, now, tokens, idleMs: server.timeouts.idleMs });
+    registerAnthropicRoutes(guarded, { gateway, now, tokens, idleMs: server.timeouts.idleMs });
     registerModelRoutes(guarded, { gateway, startedAt: now() });
   });
   // The RPC routes authenticate and authorize in one interceptor (each RPC declares its access in the proto), so

@@ -48,7 +48,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       signal: ctx.cancel,
       trace: ctx.trace,
     });
-    return sendResult(reply, result, ctx);
+    return sendResult(reply, result, ctx, deps.idleMs);
   });
 
   app.post("/v1/messages/count_tokens", { config: { llm: ANTHROPIC_COUNT_TOKENS } }, async (request, reply) => {
@@ -69,6 +69,6 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       signal: ctx.cancel,
       trace: ctx.trace,
     });
-    return sendResult(reply, result, ctx);
+    return sendResult(reply, result, ctx, deps.idleMs);
   });
 }

@@ -12,16 +12,28 @@ declare module "fastify" {
 }
 
 /**
+ * Lets an authenticated request on to its body, unless the body is compressed: llmux inflates nothing (a few kB of
+ * gzip can inflate past any limit), and its JSON parser would only call the compressed bytes invalid JSON. Refused
+ * here, before a byte of the body is read.
+ */
+function admitBody(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const encoding = request.headers["content-encoding"];
+  if (encoding === undefined || encoding.trim().toLowerCase() === "identity") return done();
+  sendError(request, reply, llmuxError(Reason.UNSUPPORTED_MEDIA_TYPE, "compressed request bodies are not supported; send identity-encoded JSON"));
+}
+
+/**
  * An onRequest hook (it runs before the body is read, so unauthenticated clients cannot make the gateway parse
  * anything) that accepts `Authorization: Bearer` or `x-api-key` on every endpoint it guards: a client token from
  * the configuration, an API key, or a user's JWT. On an open gateway (no client token configured) a request
- * without a credential passes; a credential that is presented must still be valid.
+ * without a credential passes; a credential that is presented must still be valid. An authenticated request with a
+ * `content-encoding` other than `identity` gets 415 before its body is read.
  */
 export function createAuthHook(authenticator: Authenticator, open: boolean) {
   const settle = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, secret: string | undefined, principal: Principal | undefined) => {
     if (principal) {
       request.principal = principal;
-      done();
+      admitBody(request, reply, done);
       return;
     }
     const message = secret === undefined
@@ -33,7 +45,7 @@ export function createAuthHook(authenticator: Authenticator, open: boolean) {
   // async hook would cost a promise and a turn per request for nothing.
   return function authHook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const secret = presentedCredential(request.headers);
-    if (secret === undefined && open) return done();
+    if (secret === undefined && open) return admitBody(request, reply, done);
     const principal = secret === undefined ? undefined : authenticator.authenticate(secret);
     if (principal instanceof Promise) {
       principal.then(

@@ -1,14 +1,18 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { renderAnthropicError, renderOpenAIError } from "../errors/dialect-body.js";
+import { STATUS_CODES, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { openaiErrorBody, renderAnthropicError, renderOpenAIError } from "../errors/dialect-body.js";
 import { llmuxError, Reason, toLlmuxError, type LlmuxError } from "../errors/llmux-error.js";
 import type { Dialect } from "../translate/exchange/exchange.js";
 
 /**
- * The dialect a request speaks, from its path: `/v1/messages…` is Anthropic; `/v1/models` is Anthropic when the
- * client sends `anthropic-version` (the Anthropic SDK always does); everything else is OpenAI.
+ * The dialect a request speaks, from the route it matched: `/v1/messages…` is Anthropic; `/v1/models` is Anthropic
+ * when the client sends `anthropic-version` (the Anthropic SDK always does); everything else is OpenAI.
  */
 export function dialectOf(request: FastifyRequest): Dialect {
-  const url = request.url;
+  // The route, not the raw target: `/v1/%6d%65ssages` and `http://host/v1/messages` reach the Anthropic route too.
+  // Only an unmatched request (a 404) has nothing but its raw target.
+  const url = request.routeOptions.url ?? request.url;
   if (url.startsWith("/v1/messages")) return "anthropic";
   if (url.startsWith("/v1/models") && request.headers["anthropic-version"] !== undefined) return "anthropic";
   return "openai";
@@ -43,4 +47,34 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (error.reason === Reason.INTERNAL) request.log.error({ reqId: request.id, err: error.cause ?? error }, "internal error");
   const rendered = dialectOf(request) === "anthropic" ? renderAnthropicError(error) : renderOpenAIError(error);
   return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
+}
+
+/** The status Node itself answers each parser error with (`socketOnError` in node:_http_server); others are 400. */
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; reason: Reason; message: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: Reason.INVALID_REQUEST, message: "request headers are too large" },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, reason: Reason.REQUEST_TOO_LARGE, message: "chunk extensions are too large" },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: Reason.INVALID_REQUEST, message: "the request was not received in time" },
+};
+const MALFORMED = { status: 400, reason: Reason.INVALID_REQUEST, message: "malformed HTTP request" };
+
+/**
+ * Fastify's `clientErrorHandler`: answers what Node's HTTP parser refuses (a NUL byte in a header, oversized
+ * headers, a request not received in time) with a JSON error, then closes the connection. The dialect cannot be
+ * known: the request was not parsed (or, for a timeout, not received) far enough to be routed, so the body has the
+ * OpenAI shape, the default for every path but Anthropic's. The status is the one Node would send; the message is
+ * fixed, never the parser's detail or a stack.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  // Reset or already closed: there is no one to answer.
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const { status, reason, message } = CLIENT_ERRORS[err.code ?? ""] ?? MALFORMED;
+  // Node's own guard: a response already under way on this socket must not get a status line in its middle.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(openaiErrorBody(llmuxError(reason, message)));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

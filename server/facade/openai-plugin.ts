@@ -15,6 +15,8 @@ export interface FacadeDeps {
   gateway: GatewayService;
   now: () => number;
   tokens: TokenCounter;
+  /** How long a streaming client may take nothing before it is disconnected (`idle_timeout`, see sendResult). */
+  idleMs: number;
 }
 
 const OPENAI_CHAT: LlmRoute = { dialect: "openai", operation: "chat" };
@@ -39,6 +41,6 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       signal: ctx.cancel,
       trace: ctx.trace,
     });
-    return sendResult(reply, result, ctx);
+    return sendResult(reply, result, ctx, deps.idleMs);
   });
 }
