@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findTooDeep, jsonTextLength } from "./json-measure.js";
+import { exceedsDepth, findTooDeep, jsonTextLength, MAX_JSON_DEPTH } from "./json-measure.js";
 
 function deepArray(depth: number): unknown {
   return JSON.parse("[".repeat(depth) + "]".repeat(depth));
@@ -71,5 +71,33 @@ describe("findTooDeep", () => {
   it("walks a 100 000-deep value without recursion", () => {
     expect(findTooDeep(deepArray(100_000), 100_001)).toBeUndefined();
     expect(findTooDeep(deepArray(100_000), 3)).toEqual([0, 0, 0]);
+  });
+});
+
+describe("exceedsDepth", () => {
+  it.each<[string, unknown, number, boolean]>([
+    ["a scalar at limit 0", "x", 0, false],
+    ["an empty object at limit 0", {}, 0, true],
+    ["an object at the limit", { a: { b: 1 } }, 2, false],
+    ["an object past the limit", { a: { b: {} } }, 2, true],
+    ["an array past the limit in a later branch", { ok: [1], bad: [[[]]] }, 2, true],
+  ])("%s → %s", (_name, value, max, expected) => {
+    expect(exceedsDepth(value, max)).toBe(expected);
+  });
+
+  it("agrees with findTooDeep on any JSON value and limit", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 6 }), (v, max) => {
+        expect(exceedsDepth(v, max)).toBe(findTooDeep(v, max) !== undefined);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("draws the line at MAX_JSON_DEPTH levels, and walks 100 000 of them without recursion", () => {
+    expect(exceedsDepth(deepArray(MAX_JSON_DEPTH), MAX_JSON_DEPTH)).toBe(false);
+    expect(exceedsDepth(deepArray(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)).toBe(true);
+    expect(exceedsDepth(deepArray(100_000), MAX_JSON_DEPTH)).toBe(true);
+    expect(exceedsDepth(deepArray(100_000), 100_000)).toBe(false);
   });
 });

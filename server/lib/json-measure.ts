@@ -5,6 +5,14 @@
  */
 
 /**
+ * Deepest nesting of arrays/objects llmux accepts in JSON it will serialise again: a client's body, JSON text the
+ * client sends inside it (tool-call arguments), and whatever of an upstream's answer it writes anew (tool inputs,
+ * repaired chunks). `JSON.stringify` overflows the stack a few thousand levels down; no real schema, tool input or
+ * answer comes near 256.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
  * The path (keys and indexes) to the first value nested deeper than `maxDepth` levels of arrays/objects inside
  * `value`, or undefined when there is none. Lets the validator reject such bodies with a 400 before anything
  * tries to serialise them.
@@ -15,7 +23,12 @@ export function findTooDeep(value: unknown, maxDepth: number): Array<string | nu
   return exceedsDepth(value, maxDepth) ? pathTooDeep(value, maxDepth) : undefined;
 }
 
-function exceedsDepth(value: unknown, maxDepth: number): boolean {
+/**
+ * True when `value` nests arrays/objects more than `maxDepth` levels deep (a scalar has depth 0, `{}` depth 1).
+ * Allocates only the walk's two stacks, so it suits the checks on JSON parsed inside a request or an answer,
+ * where the caller names the field and the path inside it does not matter.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   if (typeof value !== "object" || value === null) return false;
   if (maxDepth <= 0) return true;
   const containers: object[] = [value];

@@ -1,12 +1,18 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { LlmuxError, Reason } from "../../errors/llmux-error.js";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import type { CanonicalResponse, EncodeContext } from "../canonical.js";
 import { anthropicResponseToCanonical, canonicalToAnthropicResponse } from "./response.js";
 
 function fixtures(folder: string): Array<[string, Record<string, unknown>]> {
   const dir = new URL(`./testdata/${folder}/`, import.meta.url);
   return readdirSync(dir).map((f) => [f, JSON.parse(readFileSync(new URL(f, dir), "utf8")) as Record<string, unknown>]);
+}
+
+/** `levels` nested objects, parsed from text as an upstream answer would be (building it needs no recursion). */
+function nested(levels: number): Record<string, unknown> {
+  return JSON.parse(`${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`) as Record<string, unknown>;
 }
 
 const MESSAGE = { id: "msg_1", type: "message", role: "assistant", model: "m", content: [], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 1, output_tokens: 2 } };
@@ -27,6 +33,8 @@ describe("anthropicResponseToCanonical (testdata/response-to-canonical)", () => 
     ["text block without text", { ...MESSAGE, content: [{ type: "text" }] }],
     ["tool_use with string input", { ...MESSAGE, content: [{ type: "tool_use", id: "t", name: "f", input: "{}" }] }],
     ["tool_use without id", { ...MESSAGE, content: [{ type: "tool_use", name: "f", input: {} }] }],
+    ["tool_use input nested past the depth limit", { ...MESSAGE, content: [{ type: "tool_use", id: "t", name: "f", input: nested(MAX_JSON_DEPTH + 1) }] }],
+    ["tool_use input nested 100,000 deep", { ...MESSAGE, content: [{ type: "tool_use", id: "t", name: "f", input: nested(100_000) }] }],
   ])("rejects %s as UPSTREAM_FAILED", (_name, body) => {
     const err = (() => {
       try {
@@ -48,6 +56,11 @@ describe("anthropicResponseToCanonical (testdata/response-to-canonical)", () => 
     const response = anthropicResponseToCanonical(body);
     expect(response.usage).toMatchObject({ ...usage, cacheReadTokens: 0, cacheCreationTokens: 0 });
     expect(response.content).toEqual(anthropicResponseToCanonical(MESSAGE).content);
+  });
+
+  it("keeps a tool_use input nested exactly to the depth limit", () => {
+    const input = nested(MAX_JSON_DEPTH);
+    expect(anthropicResponseToCanonical({ ...MESSAGE, content: [{ type: "tool_use", id: "t", name: "f", input }] }).content).toEqual([{ type: "tool_use", id: "t", name: "f", input }]);
   });
 
   it("reads an unknown stop_reason as end_turn and a missing model as empty", () => {

@@ -1,4 +1,5 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ZERO_USAGE, type CanonicalResponse, type EncodeContext } from "../canonical.js";
 import { ensureAnthropicToolId } from "../tool-ids.js";
 import { stopReasonFromAnthropic, usageFromAnthropic, usageToAnthropic } from "./usage.js";
@@ -35,7 +36,8 @@ function blockIn(block: unknown): ResponseBlock | undefined {
       return { type: "redacted_thinking", data: str(block["data"]) };
     case "tool_use": {
       const input = block["input"];
-      if (!isObject(input)) invalid();
+      // Deeper nesting would overflow the stack when the client's answer is serialised.
+      if (!isObject(input) || exceedsDepth(input, MAX_JSON_DEPTH)) invalid();
       return { type: "tool_use", id: str(block["id"]), name: str(block["name"]), input };
     }
     default:
@@ -56,7 +58,8 @@ function thinkingFirst<T extends { type: string }>(blocks: T[]): T[] {
  * upstream issued them. Usage includes the cache counters.
  *
  * @throws LlmuxError UPSTREAM_FAILED "upstream returned an invalid response" when the body is not a Message
- *   (no content array, or a malformed text/thinking/tool_use block). Missing usage counts read as 0.
+ *   (no content array, or a malformed text/thinking/tool_use block, or a tool input nested deeper than
+ *   {@link MAX_JSON_DEPTH}). Missing usage counts read as 0.
  */
 export function anthropicResponseToCanonical(body: unknown): CanonicalResponse {
   if (!isObject(body) || !Array.isArray(body["content"])) invalid();

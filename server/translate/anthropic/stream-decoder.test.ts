@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { LlmuxError, Reason } from "../../errors/llmux-error.js";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { createSseParser } from "../../lib/sse.js";
 import type { ChatEvent, SseEvent } from "../canonical.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
@@ -69,6 +70,14 @@ const TOOL_START = ev({ type: "content_block_start", index: 0, content_block: { 
 const STOP0 = ev({ type: "content_block_stop", index: 0 });
 const MESSAGE_STOP = ev({ type: "message_stop" });
 
+/** `{"a":{"a":…{}…}}`: `levels` nested objects, as JSON text. */
+const nestedText = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`;
+
+/** A tool_use content_block_start whose initial input nests `levels` objects deep, written as text (no recursion). */
+function deepToolStart(levels: number): SseEvent {
+  return { event: "content_block_start", data: `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":${nestedText(levels)}}}` };
+}
+
 function run(events: SseEvent[]): ChatEvent[] {
   const decoder = new AnthropicStreamDecoder();
   const out: ChatEvent[] = [];
@@ -101,6 +110,8 @@ describe("AnthropicStreamDecoder", () => {
     ["a text_delta for a tool_use block", [START, TOOL_START, ev({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "x" } })], Reason.UPSTREAM_FAILED, "upstream stream events out of order"],
     ["message_stop inside a block", [START, TEXT_START, MESSAGE_STOP], Reason.UPSTREAM_FAILED, "upstream stream events out of order"],
     ["a tool_use block without id", [START, ev({ type: "content_block_start", index: 0, content_block: { type: "tool_use", name: "f", input: {} } })], Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event"],
+    ["an initial tool input nested past the depth limit", [START, deepToolStart(MAX_JSON_DEPTH + 1)], Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event"],
+    ["an initial tool input nested 100,000 deep", [START, deepToolStart(100_000)], Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event"],
     ["an empty body", [], Reason.UPSTREAM_FAILED, "upstream stream ended before completion"],
     ["a body that ends after message_delta", [START, ev({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 3 } })], Reason.UPSTREAM_FAILED, "upstream stream ended before completion"],
   ])("throws on %s", (_name, events, reason, message) => {
@@ -136,6 +147,11 @@ describe("AnthropicStreamDecoder", () => {
       MESSAGE_STOP,
     ]);
     expect(out.at(-1)).toEqual({ type: "finish", stopReason: "max_tokens", stopSequence: null, usage: { inputTokens: 5, outputTokens: 9, cacheReadTokens: 100, cacheCreationTokens: 4 } });
+  });
+
+  it("passes an initial tool input nested exactly to the depth limit on whole", () => {
+    const out = run([START, deepToolStart(MAX_JSON_DEPTH), STOP0, MESSAGE_STOP]);
+    expect(out[2]).toEqual({ type: "tool_input_delta", index: 0, partialJson: nestedText(MAX_JSON_DEPTH) });
   });
 
   it("passes a non-empty initial tool input and initial text on as deltas", () => {

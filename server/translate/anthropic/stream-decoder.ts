@@ -1,4 +1,5 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ZERO_USAGE, type ChatEvent, type SseEvent, type StopReason, type Usage } from "../canonical.js";
 import { anthropicErrorFromBody } from "./error.js";
 import { stopReasonFromAnthropic, usageFromAnthropic } from "./usage.js";
@@ -143,9 +144,13 @@ export class AnthropicStreamDecoder {
         break;
       case "tool_use": {
         out.push({ type: "block_start", index: i, block: { type: "tool_use", id: str(block["id"]), name: str(block["name"]) } });
-        // The API opens tool_use with `input: {}` and streams the JSON; a non-empty initial input is sent whole.
+        // The API opens tool_use with `input: {}` and streams the JSON; a non-empty initial input is sent whole
+        // (unless nested so deep that serialising it would overflow the stack).
         const input = block["input"];
-        if (isObject(input) && Object.keys(input).length > 0) out.push({ type: "tool_input_delta", index: i, partialJson: JSON.stringify(input) });
+        if (isObject(input) && Object.keys(input).length > 0) {
+          if (exceedsDepth(input, MAX_JSON_DEPTH)) invalidEvent();
+          out.push({ type: "tool_input_delta", index: i, partialJson: JSON.stringify(input) });
+        }
         break;
       }
       default:

@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { LlmuxError, Reason } from "../../errors/llmux-error.js";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { anthropicRequestToCanonical } from "./request.js";
 import { anthropicRequirements } from "./requirements.js";
-import { MAX_JSON_DEPTH, validateAnthropicRequest } from "./validate.js";
+import { validateAnthropicRequest } from "./validate.js";
 
 const TOOLS = [{ name: "get_weather", input_schema: { type: "object" } }];
 
@@ -95,9 +96,16 @@ describe("validateAnthropicRequest", () => {
     ["#16 max_tokens 1.5", body({ max_tokens: 1.5 }), "max_tokens", "max_tokens: must be a positive integer"],
     ['#16 max_tokens "100"', body({ max_tokens: "100" }), "max_tokens", "max_tokens: must be a positive integer"],
     ["#16 max_tokens 1e309 (Infinity)", JSON.parse('{"model":"m","max_tokens":1e309,"messages":[{"role":"user","content":"hi"}]}'), "max_tokens", "max_tokens: must be a positive integer"],
-    ['#16 temperature "hot"', body({ temperature: "hot" }), "temperature", "temperature: must be a number"],
-    ["#16 top_p null", body({ top_p: null }), "top_p", "top_p: must be a number"],
+    ['#16 temperature "hot"', body({ temperature: "hot" }), "temperature", "temperature: must be a number between 0 and 1"],
+    ["#16 top_p null", body({ top_p: null }), "top_p", "top_p: must be a number between 0 and 1"],
     ["#16 top_k 1.5", body({ top_k: 1.5 }), "top_k", "top_k: must be a non-negative integer"],
+    ["#16 top_k -1", body({ top_k: -1 }), "top_k", "top_k: must be a non-negative integer"],
+    ["#16 temperature -0.5", body({ temperature: -0.5 }), "temperature", "temperature: must be a number between 0 and 1"],
+    ["#16 temperature 1.5 (OpenAI's range, not Anthropic's)", body({ temperature: 1.5 }), "temperature", "temperature: must be a number between 0 and 1"],
+    ["#16 temperature Infinity", body({ temperature: Infinity }), "temperature", "temperature: must be a number between 0 and 1"],
+    ["#16 top_p 1.01", body({ top_p: 1.01 }), "top_p", "top_p: must be a number between 0 and 1"],
+    ["#16 top_p -0.1", body({ top_p: -0.1 }), "top_p", "top_p: must be a number between 0 and 1"],
+    ["#16 top_p NaN", body({ top_p: NaN }), "top_p", "top_p: must be a number between 0 and 1"],
     ['#17 stream "true"', body({ stream: "true" }), "stream", "stream: must be a boolean"],
     ["#17 stream 1", body({ stream: 1 }), "stream", "stream: must be a boolean"],
     ["#28 max_tokens missing", body({ max_tokens: undefined }), "max_tokens", "max_tokens: field required"],
@@ -160,6 +168,7 @@ describe("validateAnthropicRequest", () => {
     ["tool_result content as string, blocks, or absent", userBlocks({ type: "tool_result", tool_use_id: "a", content: "x" }, { type: "tool_result", tool_use_id: "b", content: [{ type: "text", text: "y" }, { type: "image", source: { type: "url", url: "https://i" } }], is_error: true }, { type: "tool_result", tool_use_id: "c" })],
     ["every thinking type and null output_config fields", body({ thinking: { type: "between_tools" }, output_config: { effort: null, format: null }, output_format: null })],
     ["temperature, top_p, top_k, stop_sequences, stream", body({ temperature: 0, top_p: 1, top_k: 0, stop_sequences: [], stream: false })],
+    ["temperature and top_p at the other ends of their ranges", body({ temperature: 1, top_p: 0 })],
   ])("accepts %s", (_name, input) => {
     expect(validateAnthropicRequest(input)).toBe(input);
   });

@@ -1,17 +1,13 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
-import { findTooDeep } from "../../lib/json-measure.js";
+import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 import { isObject } from "../../lib/is-object.js";
+import { forbiddenField } from "../forbidden-fields.js";
 
 /** Longest accepted `model`; real names are far shorter, and the value ends up in logs and headers. */
 export const MAX_MODEL_LENGTH = 256;
 /** Most messages in one request; bounds validation and translation work. */
 export const MAX_MESSAGES = 100_000;
-/**
- * Deepest nesting of arrays/objects accepted anywhere in the body. `JSON.stringify` recurses, so a body parsed
- * from deeply nested JSON would overflow the stack when forwarded; no real schema or tool input comes close.
- */
-export const MAX_JSON_DEPTH = 256;
 
 const ROLES = new Set(["user", "assistant", "system"]);
 const MESSAGE_BLOCK_TYPES = new Set<string>([
@@ -234,9 +230,10 @@ function validateOutputConfig(config: unknown): void {
   validateOutputFormat(c["format"], "output_config.format");
 }
 
-function validateNumber(body: Json, key: string): void {
+/** A sampling parameter within Anthropic's documented range (temperature and top_p are both 0 to 1). */
+function validateRange(body: Json, key: string, min: number, max: number): void {
   const v = body[key];
-  if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v))) fail(key, "must be a number");
+  if (v !== undefined && (typeof v !== "number" || !(v >= min && v <= max))) fail(key, `must be a number between ${min} and ${max}`);
 }
 
 /**
@@ -244,7 +241,8 @@ function validateNumber(body: Json, key: string): void {
  * translation never meets a shape it cannot handle (no TypeError → 500); the error names the field as a dotted
  * `param` ("messages.2.content.0.type") the way Anthropic's own 400s do. The walk follows the schema only (no
  * recursion into user data) and is linear in the body size; nesting is bounded by {@link MAX_JSON_DEPTH}.
- * Unknown top-level fields are allowed: Anthropic→Anthropic routes pass them through.
+ * Unknown top-level fields are allowed (Anthropic→Anthropic routes pass them through), except the fields that
+ * would redirect the call ({@link forbiddenField}), refused as on the OpenAI endpoint.
  *
  * @throws LlmuxError INVALID_REQUEST with `param` set (absent only when the body is not an object).
  */
@@ -259,6 +257,8 @@ export function validateAnthropicRequest(body: unknown): AnthropicMessagesReques
   if (model === "") fail("model", "must not be empty");
   if (model.length > MAX_MODEL_LENGTH) fail("model", `must be at most ${MAX_MODEL_LENGTH} characters`);
   if (CONTROL_CHARS.test(model)) fail("model", "must not contain control characters");
+  const forbidden = forbiddenField(body);
+  if (forbidden !== undefined) fail(forbidden, "not allowed: llmux decides where requests go");
 
   const maxTokens = body["max_tokens"];
   if (maxTokens === undefined) fail("max_tokens", "field required");
@@ -273,8 +273,8 @@ export function validateAnthropicRequest(body: unknown): AnthropicMessagesReques
 
   if (body["system"] !== undefined) validateSystem(body["system"]);
   optionalBoolean(body, "stream", "stream");
-  validateNumber(body, "temperature");
-  validateNumber(body, "top_p");
+  validateRange(body, "temperature", 0, 1);
+  validateRange(body, "top_p", 0, 1);
   const topK = body["top_k"];
   if (topK !== undefined && (!Number.isSafeInteger(topK) || (topK as number) < 0)) fail("top_k", "must be a non-negative integer");
 

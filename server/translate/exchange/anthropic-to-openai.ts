@@ -1,3 +1,5 @@
+import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { canonicalToAnthropicResponse } from "../anthropic/response.js";
 import { AnthropicStreamEncoder } from "../anthropic/stream-encoder.js";
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
@@ -43,7 +45,10 @@ export function createAnthropicToOpenAI(body: AnthropicMessagesRequest, ctx: Exc
   };
 }
 
-/** Runs upstream chunks through the GPT-OSS repair before the decoder sees them. */
+/**
+ * Runs upstream chunks through the GPT-OSS repair before the decoder sees them. The repaired chunks are serialised
+ * again, so a chunk nested deeper than {@link MAX_JSON_DEPTH} is refused as an invalid upstream event first.
+ */
 export function withGptOssFix(decoder: StreamDecoder, fixer: GptOssStreamFixer): StreamDecoder {
   const feed = (chunks: Record<string, unknown>[]) => chunks.flatMap((chunk) => decoder.push({ event: undefined, data: JSON.stringify(chunk) }));
   return {
@@ -55,7 +60,9 @@ export function withGptOssFix(decoder: StreamDecoder, fixer: GptOssStreamFixer):
       } catch {
         return decoder.push(event);
       }
-      return typeof chunk === "object" && chunk !== null && !Array.isArray(chunk) ? feed(fixer.push(chunk as Record<string, unknown>)) : decoder.push(event);
+      if (typeof chunk !== "object" || chunk === null || Array.isArray(chunk)) return decoder.push(event);
+      if (exceedsDepth(chunk, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
+      return feed(fixer.push(chunk as Record<string, unknown>));
     },
     end: () => decoder.end(),
   };

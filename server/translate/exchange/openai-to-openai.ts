@@ -1,6 +1,7 @@
 import type { BackendConfig } from "../../config/types.js";
 import { openaiErrorBody } from "../../errors/dialect-body.js";
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import type { Usage } from "../canonical.js";
 import { applyKeyEdits } from "../key-edits.js";
 import { openaiErrorFromBody, openaiUpstreamError } from "../openai/error.js";
@@ -43,6 +44,8 @@ export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
       }
       const usage = openaiUsageToCanonical(json.usage);
       if (!backend.gptOssFix) return { body: text, usage };
+      // The repair serialises the answer again, which deeper nesting would overflow.
+      if (exceedsDepth(json, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
       return { body: JSON.stringify(fixGptOssResponse(json, declaredToolNames(body.tools))), usage };
     },
     stream: (backend) =>
@@ -70,6 +73,12 @@ function carriesContent(chunk: Record<string, unknown>): boolean {
   return false;
 }
 
+/** A chunk llmux changed, as SSE data; one nested too deeply to serialise again is an invalid upstream event. */
+function serialised(chunk: Record<string, unknown>): string {
+  if (exceedsDepth(chunk, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
+  return JSON.stringify(chunk);
+}
+
 function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamFixer | undefined): StreamTranslator {
   let done = false;
   let content = false;
@@ -86,7 +95,7 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
         data = undefined;
       }
     }
-    return `data: ${data ?? JSON.stringify(chunk)}\n\n`;
+    return `data: ${data ?? serialised(chunk)}\n\n`;
   }
 
   return {

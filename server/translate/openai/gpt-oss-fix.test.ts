@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { fixGptOssResponse, GptOssStreamFixer } from "./gpt-oss-fix.js";
+
+/** `{"a":{"a":…{}…}}`: `levels` nested objects, as JSON text. */
+const nestedText = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`;
 
 const TOOLS: ReadonlySet<string> = new Set(["get_weather", "echo"]);
 const CALL = '{"name":"get_weather","arguments":{"city":"Paris"}}';
@@ -51,6 +55,8 @@ describe("fixGptOssResponse", () => {
     ["arguments that are not JSON", '{"name":"get_weather","arguments":"city=Paris"}'],
     ["an array", "[" + CALL + "]"],
     ["plain text", "Hello"],
+    ["arguments nested past the depth limit", `{"name":"get_weather","arguments":${nestedText(MAX_JSON_DEPTH + 1)}}`],
+    ["string arguments nested 100,000 deep", `{"name":"get_weather","arguments":${JSON.stringify(nestedText(100_000))}}`],
   ])("leaves %s alone", (_, content) => {
     const body = completion({ content });
     expect(fixGptOssResponse(body, TOOLS)).toBe(body);
@@ -59,6 +65,11 @@ describe("fixGptOssResponse", () => {
   it("leaves a message that already has tool_calls alone", () => {
     const body = completion({ content: CALL, tool_calls: [{ id: "x", type: "function", function: { name: "echo", arguments: "{}" } }] });
     expect(fixGptOssResponse(body, TOOLS)).toBe(body);
+  });
+
+  it("keeps arguments nested exactly to the depth limit", () => {
+    const body = completion({ content: `{"name":"get_weather","arguments":${nestedText(MAX_JSON_DEPTH)}}` });
+    expect(fixGptOssResponse(body, TOOLS)).toEqual(repaired(nestedText(MAX_JSON_DEPTH)));
   });
 });
 
@@ -113,6 +124,12 @@ describe("GptOssStreamFixer", () => {
     const b = chunk({ content: "Hi" });
     const c = chunk({ content: " there" });
     expect(run(new GptOssStreamFixer(TOOLS), [a, b, c])).toEqual([[], [a, b], [c]]);
+  });
+
+  it("releases a call whose arguments are nested too deeply to rewrite, unchanged", () => {
+    const a = chunk({ content: `{"name":"get_weather","arguments":${nestedText(100_000)}` });
+    const b = chunk({ content: "}" }, "stop");
+    expect(run(new GptOssStreamFixer(TOOLS), [a, b])).toEqual([[], [a, b]]);
   });
 
   it("releases a call whose object never closed at the finish", () => {

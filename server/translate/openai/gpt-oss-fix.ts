@@ -6,6 +6,8 @@
  * Works on the OpenAI wire format, so it serves OpenAI pass-through routes and the hub alike.
  */
 
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
+
 /** The id given to a repaired call (the model issued none). */
 export const GPT_OSS_CALL_ID = "call_gptoss_0";
 
@@ -116,7 +118,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * The call a complete object stands for: exactly the keys `name` (a declared tool) and `arguments` (an object,
  * or a string holding a JSON object). Extra keys or an undeclared name mean it is an answer that happens to be
- * JSON, which must reach the client untouched.
+ * JSON, which must reach the client untouched; so do arguments nested deeper than {@link MAX_JSON_DEPTH}, which
+ * could not be serialised again without overflowing the stack.
  */
 function parseCall(object: string, toolNames: ReadonlySet<string>): { name: string; arguments: string } | undefined {
   let value: unknown;
@@ -134,7 +137,7 @@ function parseCall(object: string, toolNames: ReadonlySet<string>): { name: stri
       return undefined;
     }
   }
-  return isRecord(args) ? { name: value.name, arguments: JSON.stringify(args) } : undefined;
+  return isRecord(args) && !exceedsDepth(args, MAX_JSON_DEPTH) ? { name: value.name, arguments: JSON.stringify(args) } : undefined;
 }
 
 function callIn(content: string, toolNames: ReadonlySet<string>): { name: string; arguments: string } | undefined {

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Reason } from "../../errors/llmux-error.js";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
+import { canonicalToAnthropicRequest } from "../anthropic/request.js";
 import type { CanonicalRequest } from "../canonical.js";
 import { canonicalToOpenaiRequest, DROPPED_FIELDS, openaiRequestToCanonical } from "./request.js";
 import { canonicalToOpenaiResponse, openaiResponseToCanonical } from "./response.js";
@@ -74,6 +76,36 @@ describe("openaiRequestToCanonical", () => {
     ["image in system", [{ role: "system", content: [{ type: "image_url", image_url: { url: "https://x" } }] }], "messages.0.content.0.type", "content parts of this message must be text, not image_url"],
   ])("refuses %s", (_, messages, param, message) => {
     expect(errorOf(() => decode({ model: "m", messages }))).toEqual({ reason: Reason.INVALID_REQUEST, param, message });
+  });
+
+  describe("arguments the body's own checks could not see inside", () => {
+    const DEEP = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`;
+    const withArguments = (args: string) => ({
+      model: "m",
+      messages: [
+        user("hi"),
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }] },
+        { role: "tool", tool_call_id: "c1", content: "ok" },
+      ],
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+    });
+    /** `{"a":{"a":…{}…}}`: `levels` nested objects. */
+    const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`;
+
+    it.each([
+      ["nested 100,000 deep (the audit's reproduction)", DEEP, `function.arguments is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`],
+      ["nested one level past the limit", nested(MAX_JSON_DEPTH + 1), `function.arguments is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`],
+      ["with a number that overflows to Infinity", '{"x":[1,-1e309]}', "function.arguments has a number out of range (JSON numbers must be finite)"],
+      ["with a __proto__ key", '{"x":{"__proto__":{"polluted":true}}}', 'function.arguments has a "__proto__" key or a "constructor" with a "prototype"'],
+    ])("refuses arguments %s", (_, args, message) => {
+      expect(errorOf(() => decode(withArguments(args)))).toEqual({ reason: Reason.INVALID_REQUEST, param: "messages.1.tool_calls.0.function.arguments", message });
+    });
+
+    it("accepts arguments nested exactly to the limit, and the Anthropic body serialises", () => {
+      const canonical = decode(withArguments(nested(MAX_JSON_DEPTH)));
+      const body = canonicalToAnthropicRequest(canonical, { model: "claude", defaultMaxTokens: 10 });
+      expect(JSON.stringify(body)).toContain(nested(MAX_JSON_DEPTH));
+    });
   });
 
   it("drops exactly the fields of DROPPED_FIELDS, whatever their value", () => {

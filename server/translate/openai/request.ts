@@ -1,4 +1,6 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
+import { findUnsafeJson } from "../../lib/prototype-poisoning.js";
 import type {
   CanonicalMessage,
   CanonicalRequest,
@@ -153,7 +155,12 @@ function userContent(content: unknown, param: string): Array<TextBlock | ImageBl
   return blocks;
 }
 
-/** JSON arguments → tool input. `""` means no arguments; anything but a JSON object is refused. */
+/**
+ * JSON arguments → tool input. `""` means no arguments; anything but a JSON object is refused. The checks the body
+ * got when it was parsed could not see inside the string, so they are made here: nesting beyond the body's limit
+ * (the upstream body's `JSON.stringify` would overflow), numbers that overflow to Infinity (sent as `null`) and
+ * prototype keys.
+ */
 function toolInput(args: unknown, param: string): Record<string, unknown> {
   if (typeof args !== "string") invalid("function.arguments must be a JSON string", param);
   if (args.trim() === "") return {};
@@ -164,6 +171,10 @@ function toolInput(args: unknown, param: string): Record<string, unknown> {
     invalid("function.arguments is not valid JSON", param);
   }
   if (!isRecord(input)) invalid("function.arguments must encode a JSON object", param);
+  if (exceedsDepth(input, MAX_JSON_DEPTH)) invalid(`function.arguments is nested too deeply (more than ${MAX_JSON_DEPTH} levels)`, param);
+  const unsafe = findUnsafeJson(input);
+  if (unsafe === "non-finite") invalid("function.arguments has a number out of range (JSON numbers must be finite)", param);
+  if (unsafe === "prototype") invalid('function.arguments has a "__proto__" key or a "constructor" with a "prototype"', param);
   return input;
 }
 
@@ -354,8 +365,9 @@ function optionalString(body: OpenAIChatBody, key: string): string | undefined {
 /**
  * OpenAI client request (already checked by validateOpenAIRequest) → canonical request, for a backend that does
  * not speak OpenAI. Throws INVALID_REQUEST with `param` for what cannot be translated: `n` ≠ 1, audio/file parts,
- * unparsable tool arguments, legacy `functions`, and any field neither mapped nor listed in DROPPED_FIELDS.
- * Tool-call ids stay as the client holds them (canonical ids), escaped only when Anthropic would reject them.
+ * unparsable or too deeply nested tool arguments, legacy `functions`, and any field neither mapped nor listed in
+ * DROPPED_FIELDS. Tool-call ids stay as the client holds them (canonical ids), escaped only when Anthropic would
+ * reject them.
  */
 export function openaiRequestToCanonical(body: OpenAIChatBody): CanonicalRequest {
   for (const key of Object.keys(body)) {

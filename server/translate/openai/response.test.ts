@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Reason } from "../../errors/llmux-error.js";
+import { MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import type { CanonicalResponse, EncodeContext, StopReason } from "../canonical.js";
 import { canonicalToOpenaiResponse, openaiResponseToCanonical } from "./response.js";
 
@@ -21,6 +22,9 @@ const completion = (message: Record<string, unknown>, finishReason: unknown = "s
   model: "m",
   choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finishReason }],
 });
+
+/** `{"a":{"a":…{}…}}`: `levels` nested objects, as JSON text. */
+const nestedText = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`;
 
 describe("openaiResponseToCanonical", () => {
   it.each(cases<{ input: unknown; toolNames: Array<[string, string]>; expected: unknown }>("response-to-canonical"))("%s", (_, fixture) => {
@@ -47,6 +51,9 @@ describe("openaiResponseToCanonical", () => {
     ["numeric content", completion({ content: 5 })],
     ["a tool call without name", completion({ tool_calls: [{ id: "a", type: "function", function: { arguments: "{}" } }] })],
     ["tool_calls not an array", completion({ tool_calls: {} })],
+    ["arguments nested past the depth limit", completion({ tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: nestedText(MAX_JSON_DEPTH + 1) } }] })],
+    ["arguments nested 100,000 deep", completion({ tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: nestedText(100_000) } }] })],
+    ["an argument object nested past the limit", completion({ tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: JSON.parse(nestedText(MAX_JSON_DEPTH + 1)) } }] })],
   ])("rejects %s as UPSTREAM_FAILED", (_, body) => {
     expect(() => openaiResponseToCanonical(body, new Map())).toThrow(
       expect.objectContaining({ reason: Reason.UPSTREAM_FAILED, rawMessage: "upstream returned an invalid response" }),
@@ -58,6 +65,11 @@ describe("openaiResponseToCanonical", () => {
     expect(openaiResponseToCanonical(completion({ content: null, refusal: "I can't." }, "content_filter"), new Map()).content).toEqual([
       { type: "text", text: "I can't." },
     ]);
+  });
+
+  it("keeps arguments nested exactly to the depth limit", () => {
+    const body = completion({ tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: nestedText(MAX_JSON_DEPTH) } }] });
+    expect(openaiResponseToCanonical(body, new Map()).content).toEqual([{ type: "tool_use", id: "a", name: "f", input: JSON.parse(nestedText(MAX_JSON_DEPTH)) }]);
   });
 
   it("reads text parts, argument objects and missing ids", () => {

@@ -1,4 +1,5 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import {
   ZERO_USAGE,
   type CanonicalResponse,
@@ -35,15 +36,21 @@ function nonEmpty(value: unknown): string | undefined {
 
 /** Upstream `function.arguments` → tool input: "" or absent → {}, a JSON object as is, anything else kept raw. */
 function parseToolArguments(args: unknown): Record<string, unknown> {
-  if (isRecord(args)) return args; // a few servers send the object itself
+  if (isRecord(args)) return bounded(args); // a few servers send the object itself
   if (typeof args !== "string" || args.trim() === "") return {};
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(args);
-    if (isRecord(parsed)) return parsed;
+    parsed = JSON.parse(args);
   } catch {
-    // fall through: kept raw below
+    return { [RAW_ARGUMENTS_KEY]: args };
   }
-  return { [RAW_ARGUMENTS_KEY]: args };
+  return isRecord(parsed) ? bounded(parsed) : { [RAW_ARGUMENTS_KEY]: args };
+}
+
+/** A tool input nested deeper than {@link MAX_JSON_DEPTH} is an invalid answer: serialising it would overflow the stack. */
+function bounded(input: Record<string, unknown>): Record<string, unknown> {
+  if (exceedsDepth(input, MAX_JSON_DEPTH)) invalidResponse();
+  return input;
 }
 
 /** Message text: a string, or (some compatible servers) an array of text parts. */

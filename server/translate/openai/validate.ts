@@ -1,6 +1,7 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
-import { findTooDeep } from "../../lib/json-measure.js";
+import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { isObject } from "../../lib/is-object.js";
+import { forbiddenField } from "../forbidden-fields.js";
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
@@ -28,10 +29,6 @@ export interface OpenAIChatBody {
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 const MAX_MESSAGES = 100_000;
 const MAX_MODEL_LENGTH = 256;
-/** Deeper JSON is refused: serializing it again would overflow the stack, and no real request nests this far. */
-const MAX_JSON_DEPTH = 256;
-// Request fields that would redirect the call or smuggle credentials (LiteLLM CVE-2024-6587).
-const FORBIDDEN_FIELDS = ["api_base", "base_url", "api_key", "extra_headers", "headers", "api_version"];
 
 function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
@@ -59,9 +56,8 @@ export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
   if (typeof model !== "string" || model.length === 0) invalid("model must be a non-empty string", "model");
   if (model.length > MAX_MODEL_LENGTH) invalid(`model must be at most ${MAX_MODEL_LENGTH} characters`, "model");
   if (/[\u0000-\u001f\u007f]/.test(model)) invalid("model must not contain control characters", "model");
-  for (const key of FORBIDDEN_FIELDS) {
-    if (key in body) invalid(`${key} is not allowed: llmux decides where requests go`, key);
-  }
+  const forbidden = forbiddenField(body);
+  if (forbidden !== undefined) invalid(`${forbidden} is not allowed: llmux decides where requests go`, forbidden);
   const messages = body.messages;
   if (!Array.isArray(messages)) invalid("messages must be an array", "messages");
   if (messages.length === 0) invalid("messages must contain at least one message", "messages");
