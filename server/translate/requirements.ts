@@ -1,6 +1,7 @@
 /**
  * Longest model name a request may ask for, in either dialect and in the Route service: selection matches it
- * against every backend's `model_match` globs, whose cost grows with the name's length.
+ * against every backend's `model_match` globs, whose cost grows with the name's length, and it ends up in logs and
+ * headers. Real names are far shorter.
  */
 export const MAX_MODEL_LENGTH = 256;
 

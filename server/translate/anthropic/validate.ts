@@ -3,9 +3,8 @@ import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
+import { MAX_MODEL_LENGTH } from "../requirements.js";
 
-/** Longest accepted `model`; real names are far shorter, and the value ends up in logs and headers. */
-export const MAX_MODEL_LENGTH = 256;
 /** Most messages in one request; bounds validation and translation work. */
 export const MAX_MESSAGES = 100_000;
 

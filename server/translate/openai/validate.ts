@@ -2,6 +2,7 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
+import { MAX_MODEL_LENGTH } from "../requirements.js";
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
@@ -28,7 +29,6 @@ export interface OpenAIChatBody {
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 const MAX_MESSAGES = 100_000;
-const MAX_MODEL_LENGTH = 256;
 
 function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
