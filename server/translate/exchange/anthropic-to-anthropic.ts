@@ -51,10 +51,49 @@ export function createAnthropicCountTokensPassthrough(body: Record<string, unkno
   };
 }
 
-/** Anthropic events that carry content; message_start and ping are only the preamble. */
-const CONTENT_EVENTS = new Set(["content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
+/** A non-empty string: an empty text or thinking delta says nothing yet. */
+const said = (value: unknown): boolean => typeof value === "string" && value !== "";
+
+/**
+ * True for an event that carries content: a non-empty delta (text, thinking, tool input, a signature…); a block that
+ * means something by itself starting (a tool call names its tool; text or thinking only when it starts non-empty);
+ * the message's stop reason or end. message_start, ping, an empty text block's start (the API sends one before
+ * every first text delta) and a block's stop are only framing: a stream that breaks after them still fails over.
+ */
+function carriesContent(type: unknown, data: Record<string, unknown>): boolean {
+  switch (type) {
+    case "content_block_delta": {
+      const delta = data.delta;
+      if (!isObject(delta)) return false;
+      switch (delta.type) {
+        case "text_delta":
+          return said(delta.text);
+        case "thinking_delta":
+          return said(delta.thinking);
+        case "input_json_delta":
+          return said(delta.partial_json);
+        default:
+          // A signature, a citation, and delta types to come: each carries something.
+          return true;
+      }
+    }
+    case "content_block_start": {
+      const block = data.content_block;
+      if (!isObject(block)) return false;
+      if (block.type === "text") return said(block.text);
+      if (block.type === "thinking") return said(block.thinking);
+      return true;
+    }
+    case "message_delta":
+    case "message_stop":
+      return true;
+    default:
+      return false;
+  }
+}
 
 function createPassthroughStream(): StreamTranslator {
+  let started = false;
   let done = false;
   let content = false;
   let usage: Usage | undefined;
@@ -69,10 +108,15 @@ function createPassthroughStream(): StreamTranslator {
       if (!isObject(data)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
       const type = data.type;
       if (type === "error" || event.event === "error") throw anthropicErrorFromBody(data);
-      if (type === "message_start" && isObject(data.message)) usage = usageFromAnthropic(data.message.usage, ZERO_USAGE);
-      else if (type === "message_delta") usage = usageFromAnthropic(data.usage, usage ?? ZERO_USAGE);
+      if (type === "message_start" && isObject(data.message)) {
+        started = true;
+        usage = usageFromAnthropic(data.message.usage, ZERO_USAGE);
+      } else if (!started && type !== "ping") {
+        // A stream that is only a terminator (or starts mid-message) is not an answer: fail over while we can.
+        throw llmuxError(Reason.UPSTREAM_FAILED, "upstream stream events out of order");
+      } else if (type === "message_delta") usage = usageFromAnthropic(data.usage, usage ?? ZERO_USAGE);
       else if (type === "message_stop") done = true;
-      if (!content && typeof type === "string" && CONTENT_EVENTS.has(type)) content = true;
+      if (!content && carriesContent(type, data)) content = true;
       return `event: ${event.event ?? String(type)}\ndata: ${event.data}\n\n`;
     },
     end() {

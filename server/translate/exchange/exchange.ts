@@ -73,6 +73,29 @@ export function lazyExchanges(client: Dialect, same: () => Exchange, translated:
 }
 
 /**
+ * True for a canonical event that carries content: text or thinking, tool input, a signature, a block that means
+ * something by itself (a tool call, redacted thinking), or the finish. The start, an empty delta and the framing of
+ * a text or thinking block are not: a stream that breaks after them can still fail over.
+ */
+function isContent(event: ChatEvent): boolean {
+  switch (event.type) {
+    case "start":
+    case "block_stop":
+      return false;
+    case "block_start":
+      return event.block.type === "tool_use" || event.block.type === "redacted_thinking";
+    case "text_delta":
+      return event.text !== "";
+    case "thinking_delta":
+      return event.thinking !== "";
+    case "tool_input_delta":
+      return event.partialJson !== "";
+    default:
+      return true;
+  }
+}
+
+/**
  * Joins an upstream decoder and a client encoder into one stream translator (the hub path), keeping the usage
  * the events report: the start event's, then the finish event's cumulative counts.
  */
@@ -83,7 +106,7 @@ export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder):
     let out = "";
     for (const event of events) {
       if (event.type === "start" || event.type === "finish") usage = event.usage;
-      if (event.type !== "start") content = true;
+      if (!content && isContent(event)) content = true;
       out += encoder.encode(event);
     }
     return out;

@@ -102,8 +102,9 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
     push(event) {
       const data = event.data;
       if (data === "[DONE]") {
+        // A terminator before any content (not even a stop reason) is an empty stream, not an answer.
+        if (!content) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream stream ended without an answer");
         done = true;
-        content = true;
         let out = "";
         if (fixer) for (const chunk of fixer.end()) out += frame(chunk, undefined);
         return `${out}data: [DONE]\n\n`;
