@@ -177,6 +177,10 @@ const OPENAI_400 = JSON.stringify({ error: { message: OPENAI_400_MESSAGE, type: 
 const OPENAI_404_MESSAGE = "The model `m` does not exist or you do not have access to it.";
 const OPENAI_404 = JSON.stringify({ error: { message: OPENAI_404_MESSAGE, type: "invalid_request_error", param: null, code: "model_not_found" } });
 const ANTHROPIC_403 = JSON.stringify({ type: "error", error: { type: "permission_error", message: `Your API key does not have permission (${UPSTREAM_SECRET})` } });
+const ANTHROPIC_429 = JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: `Number of requests has exceeded your rate limit for ${UPSTREAM_SECRET}` } });
+const ANTHROPIC_BILLING = JSON.stringify({ type: "error", error: { type: "billing_error", message: `Your credit balance is too low for ${UPSTREAM_SECRET}` } });
+/** Anthropic's catch-all type: the status, not the type, says what failed. */
+const ANTHROPIC_API_ERROR = JSON.stringify({ type: "error", error: { type: "api_error", message: `internal failure on shard 7 for ${UPSTREAM_SECRET}` } });
 const ANTHROPIC_400_MESSAGE = "messages.0.content: text content blocks must be non-empty";
 const ANTHROPIC_400 = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: ANTHROPIC_400_MESSAGE } });
 /** Sits past the first KB of HTML_PAGE: the log may keep at most 1 KB of an HTML body, the client none of it. */
@@ -262,7 +266,7 @@ const FAULTS = defineFaults({
   stall: mockFault({ type: "stall" }),
   headersThenSilence: mockFault({ type: "sse", events: [], end: "stall" }),
   e429: mockFault({ type: "error", status: 429, headers: { "retry-after": "20" } }),
-  e429Anthropic: mockFault({ type: "error", status: 429, headers: { "retry-after": "20" } }, "anthropic"),
+  e429Anthropic: mockFault({ type: "error", status: 429, body: ANTHROPIC_429, headers: { "retry-after": "20" } }, "anthropic"),
   e429Date: mockFault({ type: "error", status: 429, headers: { "retry-after": new Date(T0 + 30_000).toUTCString() } }),
   e429Ms: mockFault({ type: "error", status: 429, headers: { "retry-after-ms": "1500" } }),
   e429Zero: mockFault({ type: "error", status: 429, headers: { "retry-after": "0" } }),
@@ -272,11 +276,16 @@ const FAULTS = defineFaults({
   e429Huge: mockFault({ type: "error", status: 429, headers: { "retry-after": "1000000000" } }),
   e429Bare: mockFault({ type: "error", status: 429 }),
   e429Quota: mockFault({ type: "error", status: 429, body: OPENAI_QUOTA }),
+  e429BillingAnthropic: mockFault({ type: "error", status: 429, body: ANTHROPIC_BILLING }, "anthropic"),
+  e402BillingAnthropic: mockFault({ type: "error", status: 402, body: ANTHROPIC_BILLING }, "anthropic"),
   e500: mockFault({ type: "error", status: 500, body: OPENAI_500 }),
   e502: mockFault({ type: "error", status: 502, body: OPENAI_500 }),
   e503: mockFault({ type: "error", status: 503, body: OPENAI_500 }),
   e503RetryAfter: mockFault({ type: "error", status: 503, body: OPENAI_500, headers: { "retry-after": "7" } }),
   e504: mockFault({ type: "error", status: 504, body: OPENAI_500 }),
+  e503Anthropic: mockFault({ type: "error", status: 503, body: ANTHROPIC_API_ERROR }, "anthropic"),
+  e503RetryAfterAnthropic: mockFault({ type: "error", status: 503, body: ANTHROPIC_API_ERROR, headers: { "retry-after": "7" } }, "anthropic"),
+  e504Anthropic: mockFault({ type: "error", status: 504, body: ANTHROPIC_API_ERROR }, "anthropic"),
   e529: mockFault({ type: "error", status: 529 }, "anthropic"),
   e529RetryAfter: mockFault({ type: "error", status: 529, headers: { "retry-after": "3" } }, "anthropic"),
   e401: mockFault({ type: "error", status: 401, body: OPENAI_401 }),
@@ -424,15 +433,17 @@ const ONLY_BACKEND: OnlyBackendCase[] = [
     retryAfter: "20",
     cooldownMs: 20_000,
   },
-  {
-    title: "F6: 429 with Retry-After: 20 from an Anthropic upstream → Anthropic 429 rate_limit_error",
-    fault: "e429Anthropic",
-    client: "msg",
-    status: 429,
-    body: () => msgError("rate_limit_error", "mock upstream: 429 Too Many Requests"),
-    retryAfter: "20",
-    cooldownMs: 20_000,
-  },
+  ...(["cc", "msg"] as const).map(
+    (client): OnlyBackendCase => ({
+      title: `F6: 429 rate_limit_error naming the provider's org, Retry-After: 20, from an Anthropic upstream → ${client} 429, the org withheld`,
+      fault: "e429Anthropic",
+      client,
+      status: 429,
+      body: () => (client === "cc" ? ccError("the upstream provider's rate limit was exceeded", "rate_limit_exceeded", "requests") : msgError("rate_limit_error", "the upstream provider's rate limit was exceeded")),
+      retryAfter: "20",
+      cooldownMs: 20_000,
+    }),
+  ),
   {
     title: "F7: Retry-After as an HTTP date 30 s ahead → Retry-After 30",
     fault: "e429Date",
@@ -487,6 +498,25 @@ const ONLY_BACKEND: OnlyBackendCase[] = [
       cooldownMs: 1000,
     }),
   ),
+  // An Anthropic balance that ran out is OpenAI's insufficient_quota: a 429 for the client, an hour out for the backend.
+  ...(
+    [
+      ["cc", "e429BillingAnthropic"],
+      ["msg", "e429BillingAnthropic"],
+      ["cc", "e402BillingAnthropic"],
+      ["msg", "e402BillingAnthropic"],
+    ] as const
+  ).map(
+    ([client, fault]): OnlyBackendCase => ({
+      title: `F9: ${fault === "e402BillingAnthropic" ? 402 : 429} billing_error from an Anthropic upstream → ${client} 429, sanitised, Retry-After 3600, backend out for an hour`,
+      fault,
+      client,
+      status: 429,
+      body: () => (client === "cc" ? ccError("the upstream provider's rate limit was exceeded", "rate_limit_exceeded", "requests") : msgError("rate_limit_error", "the upstream provider's rate limit was exceeded")),
+      retryAfter: "3600",
+      cooldownMs: 3_600_000,
+    }),
+  ),
   {
     title: "F10: 500 → 502, upstream text withheld",
     fault: "e500",
@@ -532,6 +562,36 @@ const ONLY_BACKEND: OnlyBackendCase[] = [
     retryAfter: null,
     cooldownMs: 1000,
   },
+  // An Anthropic 503/504 carries the catch-all api_error: the status decides, as for an OpenAI upstream.
+  ...(["cc", "msg"] as const).flatMap((client): OnlyBackendCase[] => [
+    {
+      title: `F10: 503 api_error with Retry-After: 7 from an Anthropic upstream → ${client} ${client === "cc" ? 503 : 529}, Retry-After 7`,
+      fault: "e503RetryAfterAnthropic",
+      client,
+      status: client === "cc" ? 503 : 529,
+      body: () => (client === "cc" ? ccError("upstream is overloaded", "overloaded") : msgError("overloaded_error", "upstream is overloaded")),
+      retryAfter: "7",
+      cooldownMs: 7000,
+    },
+    {
+      title: `F10: 503 api_error without Retry-After from an Anthropic upstream → ${client} ${client === "cc" ? 503 : 529}, Retry-After 1`,
+      fault: "e503Anthropic",
+      client,
+      status: client === "cc" ? 503 : 529,
+      body: () => (client === "cc" ? ccError("upstream is overloaded", "overloaded") : msgError("overloaded_error", "upstream is overloaded")),
+      retryAfter: "1",
+      cooldownMs: 1000,
+    },
+    {
+      title: `F10: 504 api_error from an Anthropic upstream → ${client} 504`,
+      fault: "e504Anthropic",
+      client,
+      status: 504,
+      body: () => (client === "cc" ? ccError("upstream timed out", "upstream_timeout") : msgError("timeout_error", "upstream timed out")),
+      retryAfter: null,
+      cooldownMs: 1000,
+    },
+  ]),
   {
     title: "F11: 529 overloaded_error with Retry-After: 3 → CC 503",
     fault: "e529RetryAfter",

@@ -205,8 +205,8 @@ const BEFORE_FIRST_BYTE: Array<[string, UpstreamDialect, Expected]> = [
     {
       status: 429,
       retryAfter: "7",
-      openai: { message: "mock upstream: 429 Too Many Requests", type: "requests", code: "rate_limit_exceeded" },
-      anthropic: { type: "rate_limit_error", message: "mock upstream: 429 Too Many Requests" },
+      openai: { message: "the upstream provider's rate limit was exceeded", type: "requests", code: "rate_limit_exceeded" },
+      anthropic: { type: "rate_limit_error", message: "the upstream provider's rate limit was exceeded" },
     },
   ],
   [

@@ -101,7 +101,7 @@ describe("AnthropicStreamDecoder", () => {
     ["unparsable JSON", [START, { event: "content_block_start", data: "{not json" }], Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event"],
     ["data that is not an object", [START, { event: "message_delta", data: "42" }], Reason.UPSTREAM_FAILED, "upstream returned an invalid stream event"],
     ["event: error", [START, ev({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, "error")], Reason.UPSTREAM_OVERLOADED, "upstream is overloaded"],
-    ["an error body without the event name", [ev({ type: "error", error: { type: "rate_limit_error", message: "slow down" } }, "")], Reason.RATE_LIMITED, "slow down"],
+    ["an error body without the event name (the account's rate limit is not passed on)", [ev({ type: "error", error: { type: "rate_limit_error", message: "slow down" } }, "")], Reason.RATE_LIMITED, "the upstream provider's rate limit was exceeded"],
     ["event: error with an unexpected body", [{ event: "error", data: '{"oops":1}' }], Reason.UPSTREAM_FAILED, "upstream request failed"],
     ["a block before message_start", [TEXT_START], Reason.UPSTREAM_FAILED, "upstream stream events out of order"],
     ["two message_start", [START, START], Reason.UPSTREAM_FAILED, "upstream stream events out of order"],
