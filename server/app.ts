@@ -57,6 +57,7 @@ import { insertUsage } from "./store/repos/usage-repo.js";
 import type { NewRateAdmissionSecondRow } from "./store/tables/rate-admission-second-table.js";
 import type { NewUsageRow } from "./store/tables/usage-table.js";
 import { createWriteBehind } from "./store/write-behind.js";
+import { createAccountCooldownLog } from "./telemetry/account-cooldown-log.js";
 import { createMetrics } from "./telemetry/metrics.js";
 import { createUsageRecorder } from "./telemetry/usage-recorder.js";
 
@@ -74,6 +75,8 @@ const PRUNE_INTERVAL_MS = 3_600_000;
 export interface AppOptions {
   /** The clock; tests inject one. */
   now?: () => number;
+  /** Uniform [0, 1) for retry backoff and cooldown jitter; defaults to Math.random, tests inject one. */
+  random?: () => number;
   /** The logger; defaults to JSON on stdout at the configured level. */
   logger?: Logger;
   /** Log every routing decision (`--verbose`). */
@@ -175,6 +178,7 @@ export function openStore(config: Config, override?: string, options: { writeBeh
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
   const logger = options.logger ?? createLogger(options.verbose ? "debug" : config.server.logLevel);
   const { server } = config;
 
@@ -215,6 +219,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const sharedWindows = store.dialect === "postgres" ? createSharedWindows(store) : undefined;
   const state = createBackendState({
     now,
+    random,
     cooldownMs: server.cooldownMs,
     maxCooldownMs: server.maxCooldownMs,
     onAdmit: sharedWindows ? undefined : (backend, at) => admissionQueue.push({ backend: backend.name, second: admissionSecond(at), count: 1 }),
@@ -242,7 +247,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
   });
   const keyLimits = createKeyLimiter(now);
-  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue), metrics, keyLimits]);
+  const telemetry: Telemetry = fanOut([createUsageRecorder(usageQueue), metrics, keyLimits, createAccountCooldownLog(logger)]);
 
   // Identity: client tokens from the file, API keys and users' JWTs, one authenticator for the facade and the RPCs.
   const clientTokens = createClientTokenAuth(config.tokens);
@@ -273,7 +278,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     budget: createRetryBudget({ ratio: 0.2, minRetries: 3 }),
     telemetry,
     now,
-    random: Math.random,
+    random,
     sleep: abortableSleep,
     maxRetries: server.maxRetries,
     requestTimeoutMs: server.requestTimeoutMs,

@@ -21,7 +21,7 @@ const config = parseConfig(
 const route = createRouteService({
   backends: () => config.backends,
   providers: () => config.providers,
-  state: createBackendState({ now: Date.now, cooldownMs: 1_000, maxCooldownMs: 10_000 }),
+  state: createBackendState({ now: Date.now, random: Math.random, cooldownMs: 1_000, maxCooldownMs: 10_000 }),
 });
 /** Stands in for the access interceptor: refuses a call without the token, before the handler runs. */
 const requireToken: Interceptor = (next) => async (req) => {

@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fast
 import type { AccessLine, AccessLog } from "./access-log.js";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
 import { Cancellation } from "../lib/cancellation.js";
+import type { Usage } from "../translate/canonical.js";
+import { estimateUsage } from "../translate/usage-estimate.js";
 import type { RequestOutcome, RequestRecord, Telemetry } from "../services/gateway/gateway-service.js";
 import type { RouteTrace } from "../services/gateway/gateway-service.js";
 
@@ -64,6 +66,17 @@ export function beginLlmRequest(request: FastifyRequest, reply: FastifyReply, ro
   if (typeof body === "object" && body !== null && "model" in body && typeof body.model === "string") ctx.model = body.model.slice(0, 256);
   if (reply.raw.destroyed) ctx.cancel.abort(llmuxError(Reason.CANCELED, "client closed the connection"));
   return ctx;
+}
+
+/**
+ * The usage to record: the upstream's when it reported a trustworthy one; otherwise, for a chat whose answer was
+ * committed (complete, or broken mid-stream), llmux's estimate from the prompt estimate and the output sent, so a
+ * silent or lying upstream still costs what it served. Nothing to record for a request that never got an answer.
+ */
+function recordedUsage(ctx: RequestContext): { usage: Usage | undefined; estimated: boolean } {
+  const { usage, outputChars, promptTokens } = ctx.trace;
+  if (usage !== undefined || ctx.operation !== "chat" || outputChars === undefined) return { usage, estimated: false };
+  return { usage: estimateUsage(promptTokens ?? 0, outputChars), estimated: true };
 }
 
 function outcomeOf(status: number, ctx: RequestContext, clientGone: boolean): RequestOutcome {
@@ -143,6 +156,7 @@ export function createRequestTracker(deps: {
         }
         const backendName = attempts.at(-1)?.backend;
         const backend = backendName === undefined ? undefined : selection?.candidates.find((b) => b.name === backendName);
+        const { usage, estimated } = recordedUsage(ctx);
         const record: RequestRecord = {
           requestId: request.id,
           at: started,
@@ -156,7 +170,8 @@ export function createRequestTracker(deps: {
           provider: backend?.provider,
           outcome: outcomeOf(status, ctx, clientGone),
           status,
-          usage: ctx.trace.usage,
+          usage,
+          usageEstimated: estimated,
           latencyMs,
           ttftMs: ctx.firstByteAt === undefined ? undefined : ctx.firstByteAt - started,
           attempts: attempts.length,

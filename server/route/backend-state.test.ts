@@ -7,7 +7,20 @@ const [backend] = parseConfig(
   { source: "t.toml", baseDir: ".", env: {} },
 ).backends;
 
-const options = (now: () => number) => ({ now, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+/** Random 0 draws no jitter: computed cooldowns come out at their nominal length. */
+const options = (now: () => number, random: () => number = () => 0) => ({ now, random, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+
+/** A random source that returns `values` in order, and fails the test if it is drawn from once more. */
+function scripted(...values: number[]): () => number {
+  return () => {
+    const value = values.shift();
+    if (value === undefined) throw new Error("random drawn more often than expected");
+    return value;
+  };
+}
+
+/** Three backends that fail together, as in the audit that found them coming back in step. */
+const trio = ["p:a", "p:b", "p:c"].map((name) => ({ ...backend!, name }));
 
 describe("backend state", () => {
   it("counts rolling windows at admission, and reports each admission for persistence", () => {
@@ -88,11 +101,58 @@ describe("backend state", () => {
     expect(state.recordFailure(backend!, { latencyMs: 10 }).ms).toBe(5_000);
   });
 
-  it("uses Retry-After when given, and takes a backend out for an hour on an auth failure", () => {
-    const state = createBackendState(options(() => 0));
+  it("jitters computed cooldowns down by up to a fifth, so backends that failed together come back apart", () => {
+    let now = 0;
+    const state = createBackendState(options(() => now, scripted(0, 0.5, 0.95, 0.25, 0.75, 0.1)));
+    expect(trio.map((b) => state.recordFailure(b, { latencyMs: 1 }))).toEqual([
+      { ms: 5_000, started: true },
+      { ms: 4_500, started: true },
+      { ms: 4_050, started: true },
+    ]);
+    expect(trio.map((b) => state.unavailable(b)?.until)).toEqual([5_000, 4_500, 4_050]);
+    // The next round doubles the nominal length and draws again: 10 s jittered into [8 s, 10 s].
+    now = 5_000;
+    expect(trio.map((b) => state.recordFailure(b, { latencyMs: 1 }).ms)).toEqual([9_500, 8_500, 9_800]);
+    expect(trio.map((b) => state.unavailable(b)?.until)).toEqual([14_500, 13_500, 14_800]);
+  });
+
+  it("draws the jitter once per cooldown: a failure landing during it extends it by the same factor", () => {
+    let now = 0;
+    const state = createBackendState(options(() => now, scripted(0.5)));
+    expect(state.recordFailure(backend!, { latencyMs: 1 })).toEqual({ ms: 4_500, started: true });
+    now = 1_000;
+    // No second draw (scripted() would throw): a burst is one event, not many chances at the top of the band.
+    expect(state.recordFailure(backend!, { latencyMs: 1 })).toEqual({ ms: 4_500, started: false });
+    expect(state.unavailable(backend!)?.until).toBe(5_500);
+  });
+
+  it("keeps max_cooldown as the cap, and still spreads backends that reached it", () => {
+    const state = createBackendState({ ...options(() => 0, scripted(0, 0.3, 0.6)), cooldownMs: 60_000 });
+    expect(trio.map((b) => state.recordFailure(b, { latencyMs: 1 }).ms)).toEqual([60_000, 56_400, 52_800]);
+  });
+
+  it("keeps Retry-After exact, and takes a backend out for the maximum on a config fault and an hour on an auth failure", () => {
+    // Nothing is drawn: scripted() throws on the first draw.
+    const state = createBackendState(options(() => 0, scripted()));
     expect(state.recordFailure(backend!, { latencyMs: 1, retryAfterMs: 42_000 }).ms).toBe(42_000);
+    expect(state.recordFailure(trio[0]!, { latencyMs: 1, kind: "config" }).ms).toBe(60_000);
     expect(state.recordFailure(backend!, { latencyMs: 1, kind: "account" }).ms).toBe(AUTH_FAILURE_COOLDOWN_MS);
     expect(state.unavailable(backend!)?.until).toBe(AUTH_FAILURE_COOLDOWN_MS);
+  });
+
+  it("starts an account cooldown even during a shorter one, and only once", () => {
+    let now = 0;
+    const state = createBackendState(options(() => now));
+    expect(state.recordFailure(backend!, { latencyMs: 1 })).toEqual({ ms: 5_000, started: true });
+    // The key is revoked while the 429's cooldown runs: the hour-long cooldown starts now, and is reported.
+    now = 1_000;
+    expect(state.recordFailure(backend!, { latencyMs: 1, kind: "account" })).toEqual({ ms: AUTH_FAILURE_COOLDOWN_MS, started: true });
+    now = 2_000;
+    expect(state.recordFailure(backend!, { latencyMs: 1, kind: "account" })).toEqual({ ms: AUTH_FAILURE_COOLDOWN_MS, started: false });
+    // The same outage: neither failure grows the streak, and a transient one cannot shorten the hour.
+    expect(state.recordFailure(backend!, { latencyMs: 1 })).toEqual({ ms: 5_000, started: false });
+    expect(state.unavailable(backend!)?.until).toBe(2_000 + AUTH_FAILURE_COOLDOWN_MS);
+    expect(state.stats(backend!).consecutiveFailures).toBe(1);
   });
 
   it("treats a failed health check as unavailable until the next check", () => {

@@ -8,6 +8,16 @@ const HOUR = 3_600_000;
 export const AUTH_FAILURE_COOLDOWN_MS = HOUR;
 /** Attempts remembered per backend for latency and error rate. */
 const RECENT = 100;
+/**
+ * A computed cooldown lasts a uniform draw between (1 − COOLDOWN_JITTER) and 1 times its nominal length, so that
+ * backends which failed together do not come back at the same instant and take the whole backlog at once. Envoy's
+ * retry back-off and AWS's "Exponential Backoff And Jitter" use full jitter (uniform in [0, interval)), which suits a
+ * client's retry sleep but could return a failing backend almost at once; a cooldown is closer to Envoy's outlier
+ * ejection, whose `max_ejection_time_jitter` only adds time. A band below the nominal length keeps at least 80 % of
+ * the rest, never exceeds max_cooldown (Envoy's added jitter can), and still spreads backends that have all reached
+ * the cap (jittering before capping would line them up there again).
+ */
+const COOLDOWN_JITTER = 0.2;
 
 /**
  * What kind of failure a backend had, for its cooldown: `account` (the upstream rejected llmux's key or its quota is
@@ -46,8 +56,9 @@ export interface BackendState {
   blockWindow(backend: BackendConfig, until: number): void;
   /**
    * Records a failed attempt and cools the backend down: the upstream's Retry-After when given, else
-   * `cooldownMs × 2^(consecutive failures − 1)` capped at `maxCooldownMs`; an auth failure takes it out for an hour.
-   * Returns the cooldown applied and whether the backend was available before (a new cooldown, for metrics).
+   * `cooldownMs × 2^(consecutive failures − 1)` capped at `maxCooldownMs`, jittered down by up to a fifth; an auth
+   * failure takes it out for an hour. Returns the cooldown applied and whether it starts a cooldown (for metrics and
+   * alerts): the backend was available, or an account failure lands during a shorter cooldown.
    */
   recordFailure(backend: BackendConfig, failure: { retryAfterMs?: number; kind?: FailureKind; latencyMs: number }): { ms: number; started: boolean };
   /** Records a successful attempt: clears cooldown and the failure streak. */
@@ -71,6 +82,13 @@ export interface AdmissionSecond {
 
 interface Entry {
   cooldownUntil: number;
+  /** Whether the running cooldown is an account failure's: another one during it is not a new cooldown. */
+  accountLevel: boolean;
+  /**
+   * The running cooldown's jitter factor, drawn when a computed cooldown first needs it. Failures landing during the
+   * cooldown reuse it: a redraw per failure would push a burst's cooldown to the top of the band, in step again.
+   */
+  jitter: number | undefined;
   /** Windows known full (from the shared store) until this epoch ms. */
   windowBlockedUntil: number;
   failures: number;
@@ -87,6 +105,8 @@ interface Entry {
 
 export interface BackendStateOptions {
   now: () => number;
+  /** Uniform [0, 1), for the cooldown jitter; injected so tests are deterministic. */
+  random: () => number;
   cooldownMs: number;
   maxCooldownMs: number;
   /** Called for every admission of a backend with rate windows (to persist it off the hot path). */
@@ -103,7 +123,7 @@ export function createBackendState(options: BackendStateOptions): BackendState {
   const entryNamed = (name: string): Entry => {
     let e = entries.get(name);
     if (!e) {
-      e = { cooldownUntil: 0, windowBlockedUntil: 0, failures: 0, windows: undefined, restored: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
+      e = { cooldownUntil: 0, accountLevel: false, jitter: undefined, windowBlockedUntil: 0, failures: 0, windows: undefined, restored: [], latencies: [], outcomes: [], healthy: undefined, nextCheckAt: 0, lastCheckAt: undefined };
       entries.set(name, e);
     }
     return e;
@@ -119,6 +139,13 @@ export function createBackendState(options: BackendStateOptions): BackendState {
     e.windows = createRateWindows({ maxPerHour: backend.maxPerHour, maxPer5Hours: backend.maxPer5Hours, maxPerDay: backend.maxPerDay }, seed);
     e.restored = [];
     return e.windows;
+  }
+
+  /** `cooldownMs × 2^(failures − 1)`, capped at `maxCooldownMs`, times this cooldown's jitter factor (whole ms). */
+  function computedCooldown(e: Entry): number {
+    const nominal = Math.min(options.maxCooldownMs, options.cooldownMs * 2 ** Math.min(30, e.failures - 1));
+    e.jitter ??= 1 - COOLDOWN_JITTER * options.random();
+    return Math.round(nominal * e.jitter);
   }
 
   function remember(e: Entry, ok: boolean, latencyMs: number): void {
@@ -155,18 +182,28 @@ export function createBackendState(options: BackendStateOptions): BackendState {
     recordFailure(backend, failure) {
       const e = entry(backend);
       const at = now();
-      const started = e.cooldownUntil <= at;
+      const available = e.cooldownUntil <= at;
       // The streak grows once per cooldown, not once per failure landing during it: a burst of concurrent failures
       // is one event, not a reason to park the backend for the maximum.
       // A failure long after the last cooldown ended starts a new streak: "consecutive" means close together.
-      if (started && e.cooldownUntil > 0 && at - e.cooldownUntil > options.maxCooldownMs) e.failures = 0;
-      if (started) e.failures++;
+      if (available && e.cooldownUntil > 0 && at - e.cooldownUntil > options.maxCooldownMs) e.failures = 0;
+      if (available) {
+        e.failures++;
+        e.jitter = undefined;
+      }
+      // An account failure during a shorter cooldown (a 429, then the key is revoked) starts the hour-long one: it is
+      // reported now, not an hour later when the backend is tried again.
+      const started = available || (failure.kind === "account" && !e.accountLevel);
+      e.accountLevel = failure.kind === "account" || (!available && e.accountLevel);
       remember(e, false, failure.latencyMs);
+      // An upstream's Retry-After is kept exact: shorter would be refused again, and longer would idle a backend its
+      // upstream says is ready and delay the Retry-After llmux passes on. What recovered in step was llmux's identical
+      // arithmetic on every backend, not an upstream's own schedule.
       const ms = failure.kind === "account"
         ? AUTH_FAILURE_COOLDOWN_MS
         : failure.kind === "config"
           ? options.maxCooldownMs
-          : failure.retryAfterMs ?? Math.min(options.maxCooldownMs, options.cooldownMs * 2 ** Math.min(30, e.failures - 1));
+          : failure.retryAfterMs ?? computedCooldown(e);
       e.cooldownUntil = Math.max(e.cooldownUntil, at + ms);
       return { ms, started };
     },

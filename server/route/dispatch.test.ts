@@ -52,7 +52,7 @@ function dispatcherOver(send: (call: UpstreamCall) => Promise<UpstreamResponse>,
   };
   return createDispatcher({
     providers: new Map([["up", provider]]),
-    state: createBackendState({ now: Date.now, cooldownMs: 1000, maxCooldownMs: 10_000 }),
+    state: createBackendState({ now: Date.now, random: Math.random, cooldownMs: 1000, maxCooldownMs: 10_000 }),
     budget: createRetryBudget({ ratio: 0.2, minRetries: 3 }),
     telemetry: NO_TELEMETRY,
     now: Date.now,

@@ -6,7 +6,7 @@ import { parseRetryAfter } from "../lib/retry-after.js";
 import { createSseParser, type SseEvent } from "../lib/sse.js";
 import type { ProviderAdapter } from "../providers/provider.js";
 import type { Usage } from "../translate/canonical.js";
-import type { Dialect, Exchange } from "../translate/exchange/exchange.js";
+import type { Dialect, Exchange, ExchangeAnswer } from "../translate/exchange/exchange.js";
 import type { BackendState, FailureKind } from "./backend-state.js";
 import type { RetryBudget } from "./retry-budget.js";
 import type { SharedWindows } from "./shared-windows.js";
@@ -47,6 +47,8 @@ export interface DispatchTrace {
   attempts: AttemptTrace[];
   /** Usage as reported so far (final once the stream ended). */
   usage?: Usage;
+  /** Characters of output sent to the client (see `StreamTranslator.outputChars`); set once an answer is committed. */
+  outputChars?: number;
   /** How a committed stream ended; undefined while it runs (and for non-streaming answers). */
   streamOutcome?: RequestOutcome;
   streamError?: string;
@@ -123,7 +125,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           ? "config"
           : undefined;
     const { ms, started } = state.recordFailure(backend, { retryAfterMs: err.retryAfterMs, kind, latencyMs });
-    if (started) telemetry.cooldown(backend, ms, Reason[err.reason].toLowerCase());
+    if (started) telemetry.cooldown({ backend, ms, reason: Reason[err.reason].toLowerCase(), kind, upstreamStatus: err.upstreamStatus });
   }
 
   /** When the client may retry: the earliest moment one of the tried backends is available again. */
@@ -193,7 +195,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         } catch (cause) {
           throw llmuxError(Reason.UPSTREAM_INVALID_RESPONSE, `${backend.name} returned an invalid response`, { cause, upstreamStatus: res.status });
         }
-        let answer: { body: string; usage: Usage | undefined };
+        let answer: ExchangeAnswer;
         try {
           answer = exchange.response(text, json, backend);
         } catch (cause) {
@@ -207,6 +209,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         state.recordSuccess(backend, latencyMs);
         telemetry.attempt({ backend, outcome: "ok", status: res.status, latencyMs, retry });
         call.trace.usage = usage;
+        call.trace.outputChars = answer.outputChars;
         return { kind: "json", backend, body, usage };
       }
       const result = await openStream(call, res.body, exchange, backend, controller, () => clearTimeout(timer), release, started, retry);
@@ -274,6 +277,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const trace = call.trace;
     const finish = (outcome: RequestOutcome, error?: string) => {
       trace.usage = translator.usage() ?? trace.usage;
+      trace.outputChars = translator.outputChars();
       trace.streamOutcome ??= outcome;
       if (error !== undefined) trace.streamError ??= error;
     };

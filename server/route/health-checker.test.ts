@@ -66,7 +66,7 @@ interface Harness {
 /** A checker over `config`'s real providers; the providers are closed and the checker stopped after the test. */
 function harness(config: Config, options: Partial<Pick<HealthCheckerDeps, "intervalMs" | "timeoutMs" | "providers">> = {}): Harness {
   const clock = { now: 1_000_000 };
-  const state = createBackendState({ now: () => clock.now, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+  const state = createBackendState({ now: () => clock.now, random: () => 0, cooldownMs: 5_000, maxCooldownMs: 60_000 });
   const providers = options.providers ?? createProviders(config.providers, TIMEOUTS);
   const changes: Array<[string, boolean]> = [];
   const checker = createHealthChecker({

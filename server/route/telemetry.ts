@@ -1,5 +1,6 @@
 import type { BackendConfig } from "../config/types.js";
 import type { Usage } from "../translate/canonical.js";
+import type { FailureKind } from "./backend-state.js";
 
 /** How one facade request ended. Every request gets exactly one. */
 export type RequestOutcome =
@@ -34,7 +35,10 @@ export interface RequestRecord {
   outcome: RequestOutcome;
   /** HTTP status sent to the client. */
   status: number;
+  /** The upstream's usage, or llmux's estimate when `usageEstimated`; undefined when no answer was committed. */
   usage: Usage | undefined;
+  /** True when the upstream's usage was missing or untrusted and `usage` is llmux's estimate (reliability F24). */
+  usageEstimated: boolean;
   latencyMs: number;
   /** Time to the first byte sent to the client, for streams. */
   ttftMs: number | undefined;
@@ -57,14 +61,27 @@ export interface AttemptRecord {
   retry: number;
 }
 
+/** A backend taken out of rotation: reported once, when its cooldown starts, not for failures landing during it. */
+export interface CooldownRecord {
+  backend: BackendConfig;
+  /** How long the backend is out, in ms. */
+  ms: number;
+  /** The failure's reason in lower case (`upstream_auth`, `rate_limited`…): a fixed set, used as a metric label. */
+  reason: string;
+  /** `account` (llmux's key or quota refused) or `config`; undefined for a fault of the upstream itself. */
+  kind: FailureKind | undefined;
+  /** Upstream HTTP status, when one arrived (an in-band stream error has none). */
+  upstreamStatus: number | undefined;
+}
+
 /**
- * Where routing and the facade report what happened. Implementations (Prometheus metrics, usage rows) must be
- * cheap and synchronous: they are called on the hot path and must never throw or await.
+ * Where routing and the facade report what happened. Implementations (Prometheus metrics, usage rows, the account
+ * cooldown log) must be cheap and synchronous: they are called on the hot path and must never throw or await.
  */
 export interface Telemetry {
   attempt(record: AttemptRecord): void;
-  /** A backend was taken out of rotation for `ms`. */
-  cooldown(backend: BackendConfig, ms: number, reason: string): void;
+  /** A backend was taken out of rotation. */
+  cooldown(record: CooldownRecord): void;
   /** A request that failed on `from` moves on to `to`. */
   failover(from: BackendConfig, to: BackendConfig): void;
   /** A request ended (exactly once per request). */
@@ -78,7 +95,7 @@ export const NO_TELEMETRY: Telemetry = { attempt() {}, cooldown() {}, failover()
 export function fanOut(sinks: readonly Telemetry[]): Telemetry {
   return {
     attempt: (record) => sinks.forEach((s) => s.attempt(record)),
-    cooldown: (backend, ms, reason) => sinks.forEach((s) => s.cooldown(backend, ms, reason)),
+    cooldown: (record) => sinks.forEach((s) => s.cooldown(record)),
     failover: (from, to) => sinks.forEach((s) => s.failover(from, to)),
     request: (record) => sinks.forEach((s) => s.request(record)),
   };

@@ -37,6 +37,7 @@ function usageRow(id: number): NewUsageRow {
     attempts: 1,
     stream: 0,
     error: null,
+    usage_estimated: 0,
   };
 }
 
@@ -79,7 +80,7 @@ describe.each(dialects)("$name", (dialect) => {
       usage: [
         "request_id", "at", "principal", "client_dialect", "model", "backend", "provider", "outcome", "status",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms",
-        "attempts", "stream", "error", "key_id", "user_id",
+        "attempts", "stream", "error", "key_id", "user_id", "usage_estimated",
       ],
       user: ["id", "username", "email", "role", "password_hash", "disabled", "token_version", "created_at", "updated_at"],
     });

@@ -35,6 +35,7 @@ function row(id: string, at: number): NewUsageRow {
     attempts: 1,
     stream: 1,
     error: null,
+    usage_estimated: 0,
   };
 }
 

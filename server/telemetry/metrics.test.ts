@@ -24,6 +24,7 @@ function request(fields: Partial<RequestRecord> = {}): RequestRecord {
     outcome: "ok",
     status: 200,
     usage: undefined,
+    usageEstimated: false,
     latencyMs: 100,
     ttftMs: undefined,
     attempts: 1,
@@ -229,9 +230,9 @@ describe("createMetrics", () => {
   it("counts cooldowns by backend and reason", async () => {
     const a = backend("a");
     const metrics = metricsFor();
-    metrics.cooldown(a, 30_000, "upstream_overloaded");
-    metrics.cooldown(a, 60_000, "upstream_overloaded");
-    metrics.cooldown(a, 3_600_000, "upstream_auth");
+    metrics.cooldown({ backend: a, ms: 30_000, reason: "upstream_overloaded", kind: undefined, upstreamStatus: 503 });
+    metrics.cooldown({ backend: a, ms: 60_000, reason: "upstream_overloaded", kind: undefined, upstreamStatus: 529 });
+    metrics.cooldown({ backend: a, ms: 3_600_000, reason: "upstream_auth", kind: "account", upstreamStatus: 401 });
     expect(series(await metrics.render(), "llmux_cooldowns_total")).toEqual(
       sorted([
         { backend: "a", reason: "upstream_overloaded", value: 2 },
@@ -309,7 +310,7 @@ describe("createMetrics", () => {
     const odd = backend('we"ird\\na\nme');
     const metrics = metricsFor();
     metrics.attempt(attempt(odd));
-    metrics.cooldown(odd, 1, 'why "not"');
+    metrics.cooldown({ backend: odd, ms: 1, reason: 'why "not"', kind: undefined, upstreamStatus: undefined });
     const text = await metrics.render();
     expect(series(text, "llmux_retries_total")).toEqual([{ backend: 'we"ird\\na\nme', value: 0 }]);
     expect(series(text, "llmux_cooldowns_total")).toEqual([{ backend: 'we"ird\\na\nme', reason: 'why "not"', value: 1 }]);

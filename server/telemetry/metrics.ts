@@ -270,7 +270,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       upstreamOf(backendNamed(from.name)).failovers.value += 1;
     },
 
-    cooldown(backend, _ms, reason) {
+    cooldown({ backend, reason }) {
       const b = backendNamed(backend.name);
       const up = upstreamOf(b);
       let counter = up.cooldowns.get(reason);

@@ -15,7 +15,8 @@ export interface TestGateway {
 
 /**
  * Starts the real gateway (the same buildApp as `llmux start`) from TOML text on port 0. Log lines are captured
- * so tests can assert what is (and is not) logged.
+ * so tests can assert what is (and is not) logged. Its random source is 0 (no cooldown jitter, no retry backoff),
+ * so cooldown expiries and Retry-After values come out exact on a test's fixed clock.
  */
 export async function startGateway(
   toml: string,
@@ -36,6 +37,7 @@ export async function startGateway(
   const app = await buildApp(config, {
     logger,
     now: options.now,
+    random: () => 0,
     verbose: options.verbose,
     database: options.database ?? ":memory:",
     onFirstAdmin: (created) => (admin = { username: created.username, password: created.password }),

@@ -74,6 +74,7 @@ describe("GET /metrics", () => {
       outcome: "ok",
       status: 200,
       usage: { inputTokens: 7, outputTokens: 9, cacheReadTokens: 0, cacheCreationTokens: 0 },
+      usageEstimated: false,
       latencyMs: 40,
       ttftMs: 15,
       attempts: 1,

@@ -18,6 +18,21 @@ import { startMockUpstream, type MockReply, type MockUpstream, type RecordedRequ
 
 const TOKEN = "usage-rows-token";
 
+const rawJson = (body: unknown): MockReply => ({ type: "raw", status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const MESSAGE = { id: "msg_1", type: "message", role: "assistant", model: "m", stop_reason: "end_turn", stop_sequence: null };
+const anthropicFrame = (data: Record<string, unknown>) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`;
+/** Three pieces of content, 5 + 5 + 6 = 16 characters (4 tokens by the estimate), and no usage. */
+const PIECES = ["Once ", "upon ", "a time"];
+const OPENAI_PIECES = [{ role: "assistant", content: "" }, ...PIECES.map((content) => ({ content }))].map(
+  (delta) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`,
+);
+/** The same after message_start, which reports the input (13) and a placeholder output (1). */
+const ANTHROPIC_PIECES = [
+  anthropicFrame({ type: "message_start", message: { ...MESSAGE, content: [], stop_reason: null, usage: { input_tokens: 13, output_tokens: 1 } } }),
+  anthropicFrame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+  ...PIECES.map((text) => anthropicFrame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } })),
+];
+
 let dir: string;
 let mock: MockUpstream;
 let cleanups: Array<() => Promise<void>> = [];
@@ -36,6 +51,16 @@ function reply(req: RecordedRequest): MockReply {
       return { type: "error", status: 500 };
     case "slow-up":
       return { type: "openai-chat", content: "too late", delayMs: 5_000 };
+    case "nousage-up":
+      return rawJson({ id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "four little words" }, finish_reason: "stop" }] });
+    case "absurd-up":
+      return rawJson({ ...MESSAGE, content: [{ type: "text", text: "four little words" }], usage: { input_tokens: 1e15, output_tokens: 1.5 } });
+    case "reset-up":
+      return { type: "sse", events: [...OPENAI_PIECES], end: "reset" };
+    case "cut-up":
+      return { type: "sse", events: [...ANTHROPIC_PIECES], end: "close" };
+    case "cut-after-usage-up":
+      return { type: "sse", events: [...ANTHROPIC_PIECES, anthropicFrame({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 5 } })], end: "close" };
     case "dribble-up":
       return { type: "openai-chat", content: "one piece at a time, far too slowly", chunkChars: 1, chunkDelayMs: 200, usage: { prompt: 3, completion: 9 } };
     default:
@@ -90,6 +115,26 @@ model_match = ["slow-*"]
 model = "oa:dribble-up"
 alias = "dribble"
 model_match = ["dribble-*"]
+[[backend]]
+model = "oa:nousage-up"
+alias = "nousage"
+model_match = ["nousage-*"]
+[[backend]]
+model = "an:absurd-up"
+alias = "absurd"
+model_match = ["absurd-*"]
+[[backend]]
+model = "oa:reset-up"
+alias = "reset"
+model_match = ["reset-*"]
+[[backend]]
+model = "an:cut-up"
+alias = "cut"
+model_match = ["cut-*"]
+[[backend]]
+model = "an:cut-after-usage-up"
+alias = "cut-after-usage"
+model_match = ["cut-after-usage-*"]
 [[backend]]
 model = "oa:limited-up"
 alias = "limited"
@@ -164,6 +209,7 @@ function essentials(row: UsageRow) {
     attempts: row.attempts,
     stream: row.stream,
     error: row.error === null ? null : "present",
+    usage_estimated: row.usage_estimated,
   };
 }
 
@@ -177,7 +223,7 @@ async function finished(res: Response): Promise<string> {
   return id!;
 }
 
-const ok = { principal: "tests", outcome: "ok", status: 200, error: null } as const;
+const ok = { principal: "tests", outcome: "ok", status: 200, error: null, usage_estimated: 0 } as const;
 const gptRow = { ...ok, client_dialect: "openai", model: "gpt", backend: "oa:gpt-up", provider: "oa", input_tokens: 11, output_tokens: 7, attempts: 1 } as const;
 const claudeRow = { ...ok, client_dialect: "anthropic", model: "claude", backend: "an:claude-up", provider: "an", input_tokens: 13, output_tokens: 5, attempts: 1 } as const;
 
@@ -211,31 +257,31 @@ describe("one usage row per request", () => {
       name: "upstream_error: 500 from the only backend",
       send: (gw) => openai(gw, { model: "broken", messages: hi }),
       status: 502,
-      row: { principal: "tests", client_dialect: "openai", model: "broken", backend: "oa:broken-up", provider: "oa", outcome: "upstream_error", status: 502, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 0, error: "present" },
+      row: { principal: "tests", client_dialect: "openai", model: "broken", backend: "oa:broken-up", provider: "oa", outcome: "upstream_error", status: 502, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 0, error: "present", usage_estimated: 0 },
     },
     {
       name: "rejected: 400 for a body without messages",
       send: (gw) => openai(gw, { model: "gpt" }),
       status: 400,
-      row: { principal: "tests", client_dialect: "openai", model: "gpt", backend: null, provider: null, outcome: "rejected", status: 400, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null },
+      row: { principal: "tests", client_dialect: "openai", model: "gpt", backend: null, provider: null, outcome: "rejected", status: 400, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
     },
     {
       name: "rejected: 401 for an unknown token",
       send: (gw) => openai(gw, { model: "gpt", messages: hi }, "not-a-token"),
       status: 401,
-      row: { principal: null, client_dialect: "openai", model: "", backend: null, provider: null, outcome: "rejected", status: 401, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null },
+      row: { principal: null, client_dialect: "openai", model: "", backend: null, provider: null, outcome: "rejected", status: 401, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
     },
     {
       name: "rejected: 404 for a model no backend serves or matches",
       send: (gw) => anthropic(gw, { model: "llama-3", max_tokens: 50, messages: hi }),
       status: 404,
-      row: { principal: "tests", client_dialect: "anthropic", model: "llama-3", backend: null, provider: null, outcome: "rejected", status: 404, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null },
+      row: { principal: "tests", client_dialect: "anthropic", model: "llama-3", backend: null, provider: null, outcome: "rejected", status: 404, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
     },
     {
       name: "timeout: the upstream's first byte comes after first_byte_timeout",
       send: (gw) => openai(gw, { model: "slow", messages: hi, stream: true }),
       status: 504,
-      row: { principal: "tests", client_dialect: "openai", model: "slow", backend: "oa:slow-up", provider: "oa", outcome: "timeout", status: 504, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 1, error: "present" },
+      row: { principal: "tests", client_dialect: "openai", model: "slow", backend: "oa:slow-up", provider: "oa", outcome: "timeout", status: 504, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 1, error: "present", usage_estimated: 0 },
     },
   ])("$name", async ({ send, status, row }) => {
     const { gw, rows } = await gateway();
@@ -254,7 +300,7 @@ describe("one usage row per request", () => {
     const ids = [await finished(first), await finished(second)];
     const byId = new Map((await rows()).map((r) => [r.request_id, essentials(r)]));
     expect(byId.size).toBe(2);
-    const base = { principal: "tests", client_dialect: "openai", model: "limited", provider: "oa", input_tokens: 0, output_tokens: 0, stream: 0 } as const;
+    const base = { principal: "tests", client_dialect: "openai", model: "limited", provider: "oa", input_tokens: 0, output_tokens: 0, stream: 0, usage_estimated: 0 } as const;
     expect(byId.get(ids[0]!)).toEqual({ ...base, request_id: ids[0], backend: "oa:limited-up", outcome: "ok", status: 200, input_tokens: 2, output_tokens: 1, attempts: 1, error: null });
     expect(byId.get(ids[1]!)).toEqual({ ...base, request_id: ids[1], backend: null, provider: null, outcome: "rate_limited", status: 429, attempts: 0, error: null });
   });
@@ -290,7 +336,9 @@ describe("one usage row per request", () => {
     const id = await abortedStream(gw, database);
     // The status is asserted by the next test.
     expect((await rows()).map(essentials)).toEqual([
-      { request_id: id, principal: "tests", client_dialect: "openai", model: "dribble", backend: "oa:dribble-up", provider: "oa", outcome: "client_closed", status: expect.any(Number), input_tokens: 0, output_tokens: 0, attempts: 1, stream: 1, error: "present" },
+      // Usage comes at the end of a stream: the partial one is estimated, "hi" as 1 input token and the first
+      // character sent (the next comes 200 ms later, after the client left) as 1 output token.
+      { request_id: id, principal: "tests", client_dialect: "openai", model: "dribble", backend: "oa:dribble-up", provider: "oa", outcome: "client_closed", status: expect.any(Number), input_tokens: 1, output_tokens: 1, attempts: 1, stream: 1, error: "present", usage_estimated: 1 },
     ]);
   });
 
@@ -298,5 +346,49 @@ describe("one usage row per request", () => {
     const { gw, rows, database } = await gateway();
     await abortedStream(gw, database);
     expect((await rows()).map((r) => r.status)).toEqual([499]);
+  });
+});
+
+describe("usage the upstream did not report, or not believably (F19, F21, F24)", () => {
+  // The input estimate is the request's own: "hi" is 2 characters, 1 token. The output estimate is what the client
+  // was sent: "four little words" is 17 characters, 5 tokens; the three pieces are 16, 4 tokens.
+  const estimated = { principal: "tests", attempts: 1, usage_estimated: 1 } as const;
+  it.each<{ name: string; send: (gw: TestGateway) => Promise<Response>; row: Omit<Row, "request_id"> }>([
+    {
+      name: "F24 missing: an OpenAI answer without usage is estimated and flagged",
+      send: (gw) => openai(gw, { model: "nousage", messages: hi }),
+      row: { ...estimated, client_dialect: "openai", model: "nousage", backend: "oa:nousage-up", provider: "oa", outcome: "ok", status: 200, input_tokens: 1, output_tokens: 5, stream: 0, error: null },
+    },
+    {
+      name: "F24 absurd: an Anthropic answer with 1e15 input and 1.5 output tokens, for an OpenAI client, is estimated and flagged",
+      send: (gw) => openai(gw, { model: "absurd", messages: hi }),
+      row: { ...estimated, client_dialect: "openai", model: "absurd", backend: "an:absurd-up", provider: "an", outcome: "ok", status: 200, input_tokens: 1, output_tokens: 5, stream: 0, error: null },
+    },
+    {
+      name: "F19: an OpenAI stream reset after three pieces of content gets partial, estimated tokens",
+      send: (gw) => openai(gw, { model: "reset", messages: hi, stream: true }),
+      row: { ...estimated, client_dialect: "openai", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+    },
+    {
+      name: "F19: the same stream for an Anthropic client",
+      send: (gw) => anthropic(gw, { model: "reset", max_tokens: 50, messages: hi, stream: true }),
+      row: { ...estimated, client_dialect: "anthropic", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+    },
+    {
+      name: "F21: an Anthropic stream cut before message_delta: message_start's placeholder output is not believed",
+      send: (gw) => anthropic(gw, { model: "cut", max_tokens: 50, messages: hi, stream: true }),
+      row: { ...estimated, client_dialect: "anthropic", model: "cut", backend: "an:cut-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+    },
+    {
+      name: "F21: an Anthropic stream cut after message_delta keeps the upstream's usage, through the OpenAI translation too",
+      send: (gw) => openai(gw, { model: "cut-after-usage", messages: hi, stream: true }),
+      row: { ...estimated, client_dialect: "openai", model: "cut-after-usage", backend: "an:cut-after-usage-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 13, output_tokens: 5, stream: 1, error: "present", usage_estimated: 0 },
+    },
+  ])("$name", async ({ send, row }) => {
+    const { gw, rows } = await gateway();
+    const res = await send(gw);
+    expect(res.status).toBe(200);
+    const id = await finished(res);
+    expect((await rows()).map(essentials)).toEqual([{ request_id: id, ...row }]);
   });
 });

@@ -420,7 +420,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
     const row = (id: string, overrides: Partial<NewUsageRow>): NewUsageRow => ({
       request_id: id, at: T0 - 1000, principal: null, key_id: null, user_id: null, client_dialect: "openai", model: "m1", backend: "b1", provider: "openai",
       outcome: "ok", status: 200, input_tokens: 10, output_tokens: 1, cache_read_tokens: 0, cache_creation_tokens: 0, latency_ms: 5, ttft_ms: null,
-      attempts: 1, stream: 0, error: null, ...overrides,
+      attempts: 1, stream: 0, error: null, usage_estimated: 0, ...overrides,
     });
     let alice: TestUser;
     let bob: TestUser;

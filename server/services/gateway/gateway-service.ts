@@ -16,6 +16,8 @@ export type ChatResult = DispatchResult;
 /** What the facade learns about how a request was routed and answered, for its log line and usage row. */
 export interface RouteTrace extends DispatchTrace {
   selection: Selection | undefined;
+  /** The prompt's estimated tokens (`Requirements.promptTokens`), for a usage row the upstream left without usage. */
+  promptTokens?: number;
 }
 
 /** One chat request from the facade, already validated and in the client's dialect. */
@@ -76,6 +78,7 @@ export function createGatewayService(deps: GatewayServiceDeps): GatewayService {
     async chat(call) {
       const refused = deps.keyLimits.admit(call.principal, call.requirements.model);
       if (refused) throw refused;
+      call.trace.promptTokens = call.requirements.promptTokens;
       const selection = deps.route.select(call.requirements);
       call.trace.selection = selection;
       if (selection.candidates.length === 0) throw noCandidateError(selection, call.requirements, deps.now());

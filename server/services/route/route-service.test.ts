@@ -33,7 +33,7 @@ model = "q:fine"
 describe("RouteService.GetBackendStatus", () => {
   it("reports every backend in configuration order: state, health, windows and recent attempts", async () => {
     let now = 10_000_000;
-    const state = createBackendState({ now: () => now, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+    const state = createBackendState({ now: () => now, random: () => 0, cooldownMs: 5_000, maxCooldownMs: 60_000 });
     const [cool, full, sick, fine] = config.backends as [BackendConfig, BackendConfig, BackendConfig, BackendConfig];
     state.admit(cool);
     state.recordSuccess(cool, 100);
@@ -101,7 +101,7 @@ describe("RouteService.GetBackendStatus", () => {
 });
 
 describe("RouteService requirements", () => {
-  const state = createBackendState({ now: () => 0, cooldownMs: 5_000, maxCooldownMs: 60_000 });
+  const state = createBackendState({ now: () => 0, random: () => 0, cooldownMs: 5_000, maxCooldownMs: 60_000 });
   const route = createRouteService({ backends: () => config.backends, providers: () => config.providers, state });
   const client = createClient(RouteService, createRouterTransport(({ service }) => service(RouteService, route.rpc)));
 

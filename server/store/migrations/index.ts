@@ -3,6 +3,7 @@ import * as createRateAndUsage from "./2026_11_22_0001_create_rate_and_usage.js"
 import * as createUsersKeysAudit from "./2026_11_22_0002_create_users_keys_audit.js";
 import * as createProviderBackend from "./2026_11_22_0003_create_provider_backend.js";
 import * as createRateAdmissionSecond from "./2026_11_22_0004_create_rate_admission_second.js";
+import * as addUsageEstimated from "./2026_12_01_0005_add_usage_estimated.js";
 
 /**
  * Every migration, by name, in the order they apply. Listed statically (not discovered from the file system) so
@@ -14,4 +15,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "2026_11_22_0002_create_users_keys_audit": createUsersKeysAudit,
   "2026_11_22_0003_create_provider_backend": createProviderBackend,
   "2026_11_22_0004_create_rate_admission_second": createRateAdmissionSecond,
+  "2026_12_01_0005_add_usage_estimated": addUsageEstimated,
 };

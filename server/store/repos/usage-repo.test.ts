@@ -30,12 +30,16 @@ function row(id: string, at: number, overrides: Partial<NewUsageRow> = {}): NewU
     attempts: 1,
     stream: 0,
     error: null,
+    usage_estimated: 0,
     ...overrides,
   };
 }
 
 /** The integer columns of `usage`. */
-const INTEGER_COLUMNS = ["at", "status", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms", "attempts", "stream"] as const;
+const INTEGER_COLUMNS = [
+  "at", "status", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms", "attempts", "stream",
+  "usage_estimated",
+] as const;
 
 /** SQLite's storage class (`typeof()`) of some columns, per stored row in time order. */
 async function sqliteStorageClasses(store: Store, columns: readonly string[]): Promise<Record<string, string>[]> {
@@ -73,6 +77,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       attempts: 3,
       stream: 1,
       error: "upstream 500 after 3 attempts",
+      usage_estimated: 1,
     });
     expect(await insertUsage(store.db, store.dialect, [full])).toBe(1);
     expect(await queryUsage(store.db, { from: T0, to: T0 + 1 })).toEqual([full]);
@@ -92,6 +97,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
         ttft_ms: 0,
         attempts: 0,
         stream: 1,
+        usage_estimated: 1,
       }),
     ];
     expect(await insertUsage(store.db, store.dialect, awkward)).toBe(4);
@@ -145,6 +151,17 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       ["dup", T0, "first"],
       ["other", T0 + 2, "gpt-x"],
       ["new", T0 + 3, "gpt-x"],
+    ]);
+  });
+
+  it("stores the estimated flag as 0 or 1, and 0 for a row written without it (as before the column existed)", async () => {
+    await insertUsage(store.db, store.dialect, [row("reported", T0), row("estimated", T0 + 1, { usage_estimated: 1 })]);
+    const { usage_estimated: _flag, ...older } = row("older", T0 + 2);
+    await store.db.insertInto("usage").values(older as NewUsageRow).execute();
+    expect((await queryUsage(store.db, { from: T0, to: T0 + 3 })).map((r) => [r.request_id, r.usage_estimated])).toEqual([
+      ["reported", 0],
+      ["estimated", 1],
+      ["older", 0],
     ]);
   });
 

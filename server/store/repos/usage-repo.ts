@@ -31,6 +31,7 @@ const USAGE_COLUMNS = Object.keys({
   attempts: true,
   stream: true,
   error: true,
+  usage_estimated: true,
 } satisfies Record<keyof UsageTable, true>);
 
 const COLUMN_LIST = sql.join(USAGE_COLUMNS.map((column) => sql.ref(column)));

@@ -15,8 +15,9 @@ export type UsageOutcome =
 
 /**
  * The terminal record of one request: who asked, what was used, how it ended. `request_id` is the primary key so
- * a row written twice (a retried batch, a duplicate callback) is stored once. Token counts are 0 when the
- * upstream reported none.
+ * a row written twice (a retried batch, a duplicate callback) is stored once. Token counts are the upstream's,
+ * or llmux's estimate (flagged by `usage_estimated`) when an answer came without a usage it could trust; 0 when no
+ * answer was committed.
  */
 export interface UsageTable {
   /** The gateway's id for the request; unique and never empty. */
@@ -53,6 +54,12 @@ export interface UsageTable {
   attempts: number;
   /** 1 for a streaming request, 0 otherwise. */
   stream: 0 | 1;
+  /**
+   * 1 when the token counts are llmux's estimate (the upstream's usage was missing or untrusted, or a stream broke
+   * before its final usage), 0 when they are the upstream's own. Required on insert: the JSON fast path of
+   * `insertUsage` turns a missing key into NULL, which the NOT NULL column refuses.
+   */
+  usage_estimated: 0 | 1;
   /** A short error description without secrets; null on success. */
   error: string | null;
 }

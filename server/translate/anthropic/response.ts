@@ -59,7 +59,8 @@ function thinkingFirst<T extends { type: string }>(blocks: T[]): T[] {
  *
  * @throws LlmuxError UPSTREAM_FAILED "upstream returned an invalid response" when the body is not a Message
  *   (no content array, or a malformed text/thinking/tool_use block, or a tool input nested deeper than
- *   {@link MAX_JSON_DEPTH}). Missing usage counts read as 0.
+ *   {@link MAX_JSON_DEPTH}). Missing usage counts read as 0 and an untrusted usage as all 0; accounting reads
+ *   the upstream's usage itself.
  */
 export function anthropicResponseToCanonical(body: unknown): CanonicalResponse {
   if (!isObject(body) || !Array.isArray(body["content"])) invalid();
@@ -77,7 +78,7 @@ export function anthropicResponseToCanonical(body: unknown): CanonicalResponse {
     content: thinkingFirst(content),
     stopReason: stopReasonFromAnthropic(body["stop_reason"]),
     stopSequence: typeof stopSequence === "string" ? stopSequence : null,
-    usage: usageFromAnthropic(usage, ZERO_USAGE),
+    usage: usageFromAnthropic(usage, ZERO_USAGE) ?? { ...ZERO_USAGE },
   };
 }
 

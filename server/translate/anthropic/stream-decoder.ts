@@ -25,8 +25,13 @@ interface DecoderState {
   /** From message_delta; undefined until one arrives. */
   stopReason: StopReason | undefined;
   stopSequence: string | null;
-  /** Cumulative usage: message_start's, then overwritten field by field by each message_delta. */
-  usage: Usage;
+  /**
+   * Cumulative usage: message_start's, then overwritten field by field by each message_delta; undefined while
+   * none was trusted (see usageFromAnthropic).
+   */
+  usage: Usage | undefined;
+  /** A message_delta carried usage: its output count is final (message_start's is a placeholder). */
+  usageFinal: boolean;
 }
 
 
@@ -65,7 +70,8 @@ export class AnthropicStreamDecoder {
     nextIndex: 0,
     stopReason: undefined,
     stopSequence: null,
-    usage: { ...ZERO_USAGE },
+    usage: undefined,
+    usageFinal: false,
   };
 
   /** Decodes one upstream SSE event into zero or more canonical events. */
@@ -105,14 +111,19 @@ export class AnthropicStreamDecoder {
     return [];
   }
 
+  /** The upstream's final usage once a message_delta reported it and it is trusted, else undefined. */
+  usage(): Usage | undefined {
+    return this.#s.usageFinal ? this.#s.usage : undefined;
+  }
+
   #messageStart(data: Json): ChatEvent[] {
     const s = this.#s;
     if (s.phase !== "awaiting_start") outOfOrder();
     const message = data["message"];
     if (!isObject(message)) invalidEvent();
     s.phase = "in_message";
-    s.usage = usageFromAnthropic(message["usage"], ZERO_USAGE);
-    return [{ type: "start", id: str(message["id"]), model: typeof message["model"] === "string" ? message["model"] : "", usage: { ...s.usage } }];
+    s.usage = usageFromAnthropic(message["usage"], undefined);
+    return [{ type: "start", id: str(message["id"]), model: typeof message["model"] === "string" ? message["model"] : "", usage: { ...(s.usage ?? ZERO_USAGE) } }];
   }
 
   #blockStart(data: Json): ChatEvent[] {
@@ -213,6 +224,7 @@ export class AnthropicStreamDecoder {
       if (delta["stop_reason"] !== undefined && delta["stop_reason"] !== null) s.stopReason = stopReasonFromAnthropic(delta["stop_reason"]);
       if (typeof delta["stop_sequence"] === "string") s.stopSequence = delta["stop_sequence"];
     }
+    if (isObject(data["usage"])) s.usageFinal = true;
     s.usage = usageFromAnthropic(data["usage"], s.usage);
     return [];
   }
@@ -221,6 +233,6 @@ export class AnthropicStreamDecoder {
     const s = this.#s;
     if (s.phase !== "in_message" || s.openUpstreamIndex >= 0) outOfOrder();
     s.phase = "done";
-    return [{ type: "finish", stopReason: s.stopReason ?? "end_turn", stopSequence: s.stopSequence, usage: { ...s.usage } }];
+    return [{ type: "finish", stopReason: s.stopReason ?? "end_turn", stopSequence: s.stopSequence, usage: { ...(s.usage ?? ZERO_USAGE) } }];
   }
 }

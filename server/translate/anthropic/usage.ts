@@ -1,4 +1,6 @@
+import { isObject } from "../../lib/is-object.js";
 import type { StopReason, Usage } from "../canonical.js";
+import { trustedTokenCount } from "../usage-estimate.js";
 
 const STOP_REASONS: ReadonlySet<string> = new Set<StopReason>([
   "end_turn",
@@ -15,27 +17,31 @@ export function stopReasonFromAnthropic(value: unknown): StopReason {
   return typeof value === "string" && STOP_REASONS.has(value) ? (value as StopReason) : "end_turn";
 }
 
-/** A token counter as sent, or undefined when absent, null or not a count. */
-export function tokenCount(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+/** A counter of `usage`: its value from `base` when absent or null, undefined when present but not trusted. */
+function counter(usage: Record<string, unknown>, key: string, base: number | undefined): number | undefined {
+  const value = usage[key];
+  return value === undefined || value === null ? base : trustedTokenCount(value);
 }
 
 /**
  * Anthropic usage (a Message's, or `message_delta`'s merged over a previous value) → canonical usage. Anthropic's
  * `input_tokens` already excludes cached tokens, which is the canonical meaning. Counters absent or null in
- * `usage` keep their value from `base`; `output_tokens_details.thinking_tokens` becomes `reasoningTokens`.
+ * `usage` keep their value from `base` (cache counters default to 0); `output_tokens_details.thinking_tokens`
+ * becomes `reasoningTokens`. `usage` not an object leaves `base` as it was. Undefined, the usage is not trusted,
+ * when `input_tokens` or `output_tokens` is known from neither, or any counter present is not an integer in
+ * [0, MAX_TOKEN_COUNT]: as for OpenAI, one bad counter discredits the report, which then counts as missing.
  */
-export function usageFromAnthropic(usage: unknown, base: Readonly<Usage>): Usage {
-  const u = (typeof usage === "object" && usage !== null ? usage : {}) as Record<string, unknown>;
-  const out: Usage = {
-    inputTokens: tokenCount(u["input_tokens"]) ?? base.inputTokens,
-    outputTokens: tokenCount(u["output_tokens"]) ?? base.outputTokens,
-    cacheReadTokens: tokenCount(u["cache_read_input_tokens"]) ?? base.cacheReadTokens,
-    cacheCreationTokens: tokenCount(u["cache_creation_input_tokens"]) ?? base.cacheCreationTokens,
-  };
-  const details = u["output_tokens_details"];
-  const thinking = typeof details === "object" && details !== null ? tokenCount((details as Record<string, unknown>)["thinking_tokens"]) : undefined;
-  const reasoning = thinking ?? base.reasoningTokens;
+export function usageFromAnthropic(usage: unknown, base: Readonly<Usage> | undefined): Usage | undefined {
+  if (!isObject(usage)) return base && { ...base };
+  const input = counter(usage, "input_tokens", base?.inputTokens);
+  const output = counter(usage, "output_tokens", base?.outputTokens);
+  const cacheRead = counter(usage, "cache_read_input_tokens", base?.cacheReadTokens ?? 0);
+  const cacheCreation = counter(usage, "cache_creation_input_tokens", base?.cacheCreationTokens ?? 0);
+  const details = usage["output_tokens_details"];
+  const reasoning = isObject(details) ? counter(details, "thinking_tokens", base?.reasoningTokens) : base?.reasoningTokens;
+  if (input === undefined || output === undefined || cacheRead === undefined || cacheCreation === undefined) return undefined;
+  if (isObject(details) && details["thinking_tokens"] != null && reasoning === undefined) return undefined;
+  const out: Usage = { inputTokens: input, outputTokens: output, cacheReadTokens: cacheRead, cacheCreationTokens: cacheCreation };
   if (reasoning !== undefined) out.reasoningTokens = reasoning;
   return out;
 }

@@ -1,13 +1,14 @@
 import type { BackendConfig } from "../../config/types.js";
 import { anthropicErrorBody } from "../../errors/dialect-body.js";
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
-import { ZERO_USAGE, type Usage } from "../canonical.js";
+import type { Usage } from "../canonical.js";
 import { anthropicErrorFromBody, anthropicUpstreamError } from "../anthropic/error.js";
 import { usageFromAnthropic } from "../anthropic/usage.js";
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
 import { applyKeyEdits } from "../key-edits.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
+import { jsonTextLength } from "../../lib/json-measure.js";
 
 
 /**
@@ -25,7 +26,7 @@ export function createAnthropicPassthrough(body: AnthropicMessagesRequest): Exch
     },
     response(text, json) {
       if (!isObject(json) || json.type !== "message") throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
-      return { body: text, usage: usageFromAnthropic(json.usage, ZERO_USAGE) };
+      return { body: text, usage: usageFromAnthropic(json.usage, undefined), outputChars: messageChars(json.content) };
     },
     stream: () => createPassthroughStream(),
     upstreamError: anthropicUpstreamError,
@@ -42,13 +43,45 @@ export function createAnthropicCountTokensPassthrough(body: Record<string, unkno
     },
     response(text, json) {
       if (!isObject(json) || typeof json.input_tokens !== "number") throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
-      return { body: text, usage: undefined };
+      return { body: text, usage: undefined, outputChars: 0 };
     },
     stream() {
       throw llmuxError(Reason.INTERNAL, "count_tokens does not stream");
     },
     upstreamError: anthropicUpstreamError,
   };
+}
+
+const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
+
+/** Characters of text, thinking and tool input (as JSON) in a Message's content, for estimating output tokens. */
+function messageChars(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  let chars = 0;
+  for (const block of content) {
+    if (!isObject(block)) continue;
+    chars += textLength(block.text) + textLength(block.thinking);
+    if (block.type === "tool_use" && isObject(block.input)) chars += jsonTextLength(block.input);
+  }
+  return chars;
+}
+
+/**
+ * Characters a `content_block_delta` adds (text, thinking or tool input JSON), or a `content_block_start` that
+ * opens non-empty: one length read per event, for estimating output tokens.
+ */
+function deltaChars(type: unknown, data: Record<string, unknown>): number {
+  if (type === "content_block_delta") {
+    const delta = data.delta;
+    return isObject(delta) ? textLength(delta.text) + textLength(delta.thinking) + textLength(delta.partial_json) : 0;
+  }
+  if (type !== "content_block_start") return 0;
+  const block = data.content_block;
+  if (!isObject(block)) return 0;
+  const input = block.input;
+  // The API opens tool_use with `input: {}` and streams the JSON; a non-empty initial input is sent whole.
+  const inputChars = isObject(input) && Object.keys(input).length > 0 ? jsonTextLength(input) : 0;
+  return textLength(block.text) + textLength(block.thinking) + inputChars;
 }
 
 /** A non-empty string: an empty text or thinking delta says nothing yet. */
@@ -96,7 +129,11 @@ function createPassthroughStream(): StreamTranslator {
   let started = false;
   let done = false;
   let content = false;
+  // Cumulative and trusted so far (message_start's, merged with each message_delta's), final once a message_delta
+  // carried usage: message_start's output count is a placeholder.
   let usage: Usage | undefined;
+  let usageFinal = false;
+  let chars = 0;
   return {
     push(event) {
       let data: unknown;
@@ -110,12 +147,15 @@ function createPassthroughStream(): StreamTranslator {
       if (type === "error" || event.event === "error") throw anthropicErrorFromBody(data);
       if (type === "message_start" && isObject(data.message)) {
         started = true;
-        usage = usageFromAnthropic(data.message.usage, ZERO_USAGE);
+        usage = usageFromAnthropic(data.message.usage, undefined);
       } else if (!started && type !== "ping") {
         // A stream that is only a terminator (or starts mid-message) is not an answer: fail over while we can.
         throw llmuxError(Reason.UPSTREAM_FAILED, "upstream stream events out of order");
-      } else if (type === "message_delta") usage = usageFromAnthropic(data.usage, usage ?? ZERO_USAGE);
-      else if (type === "message_stop") done = true;
+      } else if (type === "message_delta") {
+        if (isObject(data.usage)) usageFinal = true;
+        usage = usageFromAnthropic(data.usage, usage);
+      } else if (type === "message_stop") done = true;
+      else chars += deltaChars(type, data);
       if (!content && carriesContent(type, data)) content = true;
       return `event: ${event.event ?? String(type)}\ndata: ${event.data}\n\n`;
     },
@@ -124,7 +164,8 @@ function createPassthroughStream(): StreamTranslator {
       return "";
     },
     error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err))}\n\n`,
-    usage: () => usage,
+    usage: () => (usageFinal ? usage : undefined),
+    outputChars: () => chars,
     contentSeen: () => content,
   };
 }

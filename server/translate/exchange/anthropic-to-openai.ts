@@ -11,6 +11,9 @@ import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
 import { canonicalToOpenaiRequest, type ToolNameMap } from "../openai/request.js";
 import { openaiResponseToCanonical } from "../openai/response.js";
 import { OpenAIStreamDecoder } from "../openai/stream-decoder.js";
+import { openaiUsageToCanonical } from "../openai/usage.js";
+import { responseOutputChars } from "../usage-estimate.js";
+import { isObject } from "../../lib/is-object.js";
 import { declaredToolNames } from "./openai-to-openai.js";
 import { translateStream, type Exchange, type ExchangeContext, type StreamDecoder } from "./exchange.js";
 
@@ -35,7 +38,12 @@ export function createAnthropicToOpenAI(body: AnthropicMessagesRequest, ctx: Exc
     response(_text, json, backend) {
       const upstream = backend.gptOssFix && typeof json === "object" && json !== null ? fixGptOssResponse(json as Record<string, unknown>, upstreamTools) : json;
       const response = openaiResponseToCanonical(upstream, toolNames);
-      return { body: JSON.stringify(canonicalToAnthropicResponse(response, encodeContext)), usage: response.usage };
+      return {
+        body: JSON.stringify(canonicalToAnthropicResponse(response, encodeContext)),
+        // The canonical response reads a missing or untrusted usage as zeros; accounting must tell them apart.
+        usage: openaiUsageToCanonical(isObject(json) ? json.usage : undefined),
+        outputChars: responseOutputChars(response.content),
+      };
     },
     stream(backend) {
       const decoder = new OpenAIStreamDecoder(toolNames);
@@ -65,5 +73,6 @@ export function withGptOssFix(decoder: StreamDecoder, fixer: GptOssStreamFixer):
       return feed(fixer.push(chunk as Record<string, unknown>));
     },
     end: () => decoder.end(),
+    usage: () => decoder.usage(),
   };
 }

@@ -16,8 +16,16 @@ export interface StreamTranslator {
   end(): string;
   /** A terminal error frame in the client's dialect (the stream ends after it). */
   error(err: LlmuxError): string;
-  /** Usage reported so far (cumulative), if any. */
+  /**
+   * The upstream's usage for the whole answer, once it has sent its final counts and they are trustworthy;
+   * undefined before that (a stream that breaks early) and when it sent none or an untrusted one.
+   */
   usage(): Usage | undefined;
+  /**
+   * Characters of text, thinking and tool-call arguments sent to the client so far: what llmux estimates output
+   * tokens from when `usage()` has nothing to say. A length added per delta, nothing more on the hot path.
+   */
+  outputChars(): number;
   /**
    * True once the upstream sent content (text, a tool call, thinking, a stop reason), not only a preamble such as
    * OpenAI's role chunk or Anthropic's message_start: the point of no return is the first content, so a stream
@@ -35,11 +43,20 @@ export interface Exchange {
   /** The body to send to this backend, in its dialect, with the backend's model and key edits applied. */
   upstreamBody(backend: BackendConfig): Record<string, unknown>;
   /** The client's response body (serialized) for a successful non-streaming upstream answer from `backend`. */
-  response(upstreamText: string, upstreamJson: unknown, backend: BackendConfig): { body: string; usage: Usage | undefined };
+  response(upstreamText: string, upstreamJson: unknown, backend: BackendConfig): ExchangeAnswer;
   /** A stream translator for one attempt against `backend`. */
   stream(backend: BackendConfig): StreamTranslator;
   /** Maps a non-2xx upstream answer to an error (the upstream's own message is kept for 4xx). */
   upstreamError(status: number, bodyText: string): LlmuxError;
+}
+
+/** A non-streaming answer as the client gets it, with what accounting needs to know about it. */
+export interface ExchangeAnswer {
+  body: string;
+  /** The upstream's usage; undefined when it sent none or an untrusted one (see `StreamTranslator.usage`). */
+  usage: Usage | undefined;
+  /** Characters of text, thinking and tool-call arguments in the answer (see `StreamTranslator.outputChars`). */
+  outputChars: number;
 }
 
 /** Per-request facts a translator cannot make up itself (it has no clock and no randomness). */
@@ -54,6 +71,8 @@ export interface ExchangeContext {
 export interface StreamDecoder {
   push(event: SseEvent): ChatEvent[];
   end(): ChatEvent[];
+  /** The upstream's final, trustworthy usage once it arrived (even if the stream then breaks), else undefined. */
+  usage(): Usage | undefined;
 }
 
 /** The canonical stream encoder of one client dialect. */
@@ -96,16 +115,19 @@ function isContent(event: ChatEvent): boolean {
 }
 
 /**
- * Joins an upstream decoder and a client encoder into one stream translator (the hub path), keeping the usage
- * the events report: the start event's, then the finish event's cumulative counts.
+ * Joins an upstream decoder and a client encoder into one stream translator (the hub path). Usage is the
+ * decoder's (its final report, kept even when the stream breaks after it); output is counted from the canonical
+ * deltas the encoder is given.
  */
 export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder): StreamTranslator {
-  let usage: Usage | undefined;
   let content = false;
+  let chars = 0;
   const encode = (events: ChatEvent[]) => {
     let out = "";
     for (const event of events) {
-      if (event.type === "start" || event.type === "finish") usage = event.usage;
+      if (event.type === "text_delta") chars += event.text.length;
+      else if (event.type === "thinking_delta") chars += event.thinking.length;
+      else if (event.type === "tool_input_delta") chars += event.partialJson.length;
       if (!content && isContent(event)) content = true;
       out += encoder.encode(event);
     }
@@ -115,7 +137,8 @@ export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder):
     push: (event) => encode(decoder.push(event)),
     end: () => encode(decoder.end()),
     error: (err) => encoder.error(err),
-    usage: () => usage,
+    usage: () => decoder.usage(),
+    outputChars: () => chars,
     contentSeen: () => content,
   };
 }

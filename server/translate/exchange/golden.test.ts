@@ -11,7 +11,8 @@
  * - `client-response.json` | `.sse`: the expected client bytes. A `.json` identical to `upstream-response.json`
  *   means "passed through byte for byte"; otherwise the body must be the compact serialization of the file.
  * - `client-error.json`: instead of a client response, the HTTP error the client gets (reason, status, body).
- * - `usage.json`: the usage the gateway records (canonical counters, `null` when unknown).
+ * - `usage.json`: the upstream's final, trusted usage (canonical counters), `null` when it sent none before the
+ *   stream broke (the gateway then records an estimate).
  * - `backend.json` (optional): overrides of the backend (model, keyRename, keyDelete, keyAdd, gptOssFix).
  *
  * SSE bodies are replayed whole, one byte at a time, and split in two at every byte offset; every replay must give

@@ -1,6 +1,9 @@
 import { canonicalToAnthropicRequest } from "../anthropic/request.js";
 import { anthropicUpstreamError } from "../anthropic/error.js";
 import { anthropicResponseToCanonical } from "../anthropic/response.js";
+import { usageFromAnthropic } from "../anthropic/usage.js";
+import { isObject } from "../../lib/is-object.js";
+import { responseOutputChars } from "../usage-estimate.js";
 import { AnthropicStreamDecoder } from "../anthropic/stream-decoder.js";
 import type { CanonicalRequest } from "../canonical.js";
 import { applyKeyEdits } from "../key-edits.js";
@@ -31,7 +34,12 @@ export function createOpenAIToAnthropic(body: OpenAIChatBody, ctx: ExchangeConte
     },
     response(_text, json) {
       const response = anthropicResponseToCanonical(json);
-      return { body: JSON.stringify(canonicalToOpenaiResponse(response, encodeContext)), usage: response.usage };
+      return {
+        body: JSON.stringify(canonicalToOpenaiResponse(response, encodeContext)),
+        // The canonical response reads a missing or untrusted usage as zeros; accounting must tell them apart.
+        usage: usageFromAnthropic(isObject(json) ? json.usage : undefined, undefined),
+        outputChars: responseOutputChars(response.content),
+      };
     },
     stream: () => translateStream(new AnthropicStreamDecoder(), new OpenAIStreamEncoder(encodeContext, { includeUsage: canonical.includeUsage })),
     upstreamError: anthropicUpstreamError,

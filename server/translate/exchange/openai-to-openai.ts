@@ -43,10 +43,11 @@ export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
         throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
       }
       const usage = openaiUsageToCanonical(json.usage);
-      if (!backend.gptOssFix) return { body: text, usage };
+      if (!backend.gptOssFix) return { body: text, usage, outputChars: choiceChars(json.choices, "message") };
       // The repair serialises the answer again, which deeper nesting would overflow.
       if (exceedsDepth(json, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
-      return { body: JSON.stringify(fixGptOssResponse(json, declaredToolNames(body.tools))), usage };
+      const fixed = fixGptOssResponse(json, declaredToolNames(body.tools));
+      return { body: JSON.stringify(fixed), usage, outputChars: choiceChars(fixed.choices, "message") };
     },
     stream: (backend) =>
       createPassthroughStream(clientWantsUsage, backend.gptOssFix ? new GptOssStreamFixer(declaredToolNames(body.tools)) : undefined),
@@ -73,6 +74,26 @@ function carriesContent(chunk: Record<string, unknown>): boolean {
   return false;
 }
 
+const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
+
+/**
+ * Characters of content, reasoning, refusal and tool-call arguments in the choices' `delta` (a chunk) or `message`
+ * (a completion): what the client was sent, for estimating output tokens. Property reads only, no allocation.
+ */
+function choiceChars(choices: unknown, key: "delta" | "message"): number {
+  if (!Array.isArray(choices)) return 0;
+  let chars = 0;
+  for (const choice of choices) {
+    const part = isObject(choice) ? choice[key] : undefined;
+    if (!isObject(part)) continue;
+    chars += textLength(part.content) + textLength(part.reasoning_content ?? part.reasoning) + textLength(part.refusal);
+    const calls = part.tool_calls;
+    if (!Array.isArray(calls)) continue;
+    for (const call of calls) if (isObject(call) && isObject(call.function)) chars += textLength(call.function.arguments);
+  }
+  return chars;
+}
+
 /** A chunk llmux changed, as SSE data; one nested too deeply to serialise again is an invalid upstream event. */
 function serialised(chunk: Record<string, unknown>): string {
   if (exceedsDepth(chunk, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream sent an invalid stream event");
@@ -83,9 +104,11 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
   let done = false;
   let content = false;
   let usage: Usage | undefined;
+  let chars = 0;
 
   /** One upstream chunk as the client should see it ("" to withhold it). */
   function frame(chunk: Record<string, unknown>, data: string | undefined): string {
+    chars += choiceChars(chunk.choices, "delta");
     if (isObject(chunk.usage)) {
       usage = openaiUsageToCanonical(chunk.usage);
       if (!clientWantsUsage) {
@@ -129,6 +152,7 @@ function createPassthroughStream(clientWantsUsage: boolean, fixer: GptOssStreamF
     },
     error: (err) => `data: ${JSON.stringify(openaiErrorBody(err))}\n\n`,
     usage: () => usage,
+    outputChars: () => chars,
     contentSeen: () => content,
   };
 }

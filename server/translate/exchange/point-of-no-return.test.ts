@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/helpers/backend-config.js";
 import type { SseEvent } from "../canonical.js";
+import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
+import type { OpenAIChatBody } from "../openai/validate.js";
 import { createAnthropicPassthrough } from "./anthropic-to-anthropic.js";
 import { createAnthropicToOpenAI } from "./anthropic-to-openai.js";
 import type { Exchange } from "./exchange.js";
@@ -11,10 +13,10 @@ import { createOpenAIPassthrough } from "./openai-to-openai.js";
 // seen. These tests pin what counts, per route, upstream event by upstream event.
 
 const CTX = { id: "id_1", created: 1_700_000_000 };
-const OPENAI_BODY = { model: "m", messages: [{ role: "user", content: "hi" }], stream: true };
-const ANTHROPIC_BODY = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }], stream: true };
+const OPENAI_BODY: OpenAIChatBody = { model: "m", messages: [{ role: "user", content: "hi" }], stream: true };
+const ANTHROPIC_BODY: AnthropicMessagesRequest = { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }], stream: true };
 
-const openai = (chunk: unknown): SseEvent => ({ data: JSON.stringify(chunk) });
+const openai = (chunk: unknown): SseEvent => ({ event: undefined, data: JSON.stringify(chunk) });
 const anthropic = (data: { type: string } & Record<string, unknown>): SseEvent => ({ event: data.type, data: JSON.stringify(data) });
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
@@ -69,10 +71,10 @@ describe("the point of no return: the first content, not the preamble", () => {
 describe("a stream that is only its terminator is not an answer", () => {
   it("OpenAI → OpenAI: [DONE] before any content fails, so the dispatcher can still fail over", () => {
     const translator = createOpenAIPassthrough(OPENAI_BODY).stream(backendConfig());
-    expect(() => translator.push({ data: "[DONE]" })).toThrow("upstream stream ended without an answer");
+    expect(() => translator.push({ event: undefined, data: "[DONE]" })).toThrow("upstream stream ended without an answer");
     const afterRole = createOpenAIPassthrough(OPENAI_BODY).stream(backendConfig());
     afterRole.push(OPENAI_ROLE);
-    expect(() => afterRole.push({ data: "[DONE]" })).toThrow("upstream stream ended without an answer");
+    expect(() => afterRole.push({ event: undefined, data: "[DONE]" })).toThrow("upstream stream ended without an answer");
   });
 
   it("Anthropic → Anthropic: an event before message_start (a lone message_stop) fails", () => {

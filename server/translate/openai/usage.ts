@@ -1,32 +1,34 @@
 import type { Usage } from "../canonical.js";
+import { isObject } from "../../lib/is-object.js";
+import { trustedTokenCount } from "../usage-estimate.js";
 import type { OpenAIUsage } from "./wire.js";
 
-function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
-function field(obj: unknown, key: string): unknown {
-  return typeof obj === "object" && obj !== null ? (obj as Record<string, unknown>)[key] : undefined;
+/** A counter inside a details object (`prompt_tokens_details`…); null when absent or null, as OpenAI may send it. */
+function detail(details: unknown, key: string): unknown {
+  return isObject(details) ? (details[key] ?? null) : null;
 }
 
 /**
  * Reads an upstream `usage` object. OpenAI's `prompt_tokens` includes cached tokens, canonical `inputTokens`
  * does not (AI SDK `convertOpenAIChatUsage`), so the cached count is subtracted. Returns undefined when `usage`
- * is absent or null (OpenAI sends `usage: null` on every chunk but the last when `include_usage` is on).
- * Missing or malformed counters read as 0: usage feeds accounting, and one odd server must not fail a request.
+ * is absent or null (OpenAI sends `usage: null` on every chunk but the last when `include_usage` is on), and when
+ * it cannot be trusted: `prompt_tokens` or `completion_tokens` missing, or any counter present that is not an
+ * integer in [0, MAX_TOKEN_COUNT]. One bad counter discredits the whole report (the counters are derived from one
+ * another), and an untrusted report is treated as a missing one: the request's usage is then estimated and
+ * flagged, never stored half reported and half made up.
  */
 export function openaiUsageToCanonical(raw: unknown): Usage | undefined {
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const prompt = count(field(raw, "prompt_tokens"));
-  const cached = Math.min(prompt, count(field(field(raw, "prompt_tokens_details"), "cached_tokens")));
-  const usage: Usage = {
-    inputTokens: prompt - cached,
-    outputTokens: count(field(raw, "completion_tokens")),
-    cacheReadTokens: cached,
-    cacheCreationTokens: 0,
-  };
-  const reasoning = field(field(raw, "completion_tokens_details"), "reasoning_tokens");
-  if (typeof reasoning === "number") usage.reasoningTokens = count(reasoning);
+  if (!isObject(raw)) return undefined;
+  const prompt = trustedTokenCount(raw.prompt_tokens);
+  const completion = trustedTokenCount(raw.completion_tokens);
+  const rawCached = detail(raw.prompt_tokens_details, "cached_tokens");
+  const rawReasoning = detail(raw.completion_tokens_details, "reasoning_tokens");
+  const cached = rawCached === null ? 0 : trustedTokenCount(rawCached);
+  const reasoning = rawReasoning === null ? null : trustedTokenCount(rawReasoning);
+  if (prompt === undefined || completion === undefined || cached === undefined || reasoning === undefined) return undefined;
+  const cacheRead = Math.min(prompt, cached);
+  const usage: Usage = { inputTokens: prompt - cacheRead, outputTokens: completion, cacheReadTokens: cacheRead, cacheCreationTokens: 0 };
+  if (reasoning !== null) usage.reasoningTokens = reasoning;
   return usage;
 }
 

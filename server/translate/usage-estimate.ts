@@ -1,0 +1,35 @@
+import { jsonTextLength } from "../lib/json-measure.js";
+import type { CanonicalResponse, Usage } from "./canonical.js";
+import { estimateTextTokens } from "./requirements.js";
+
+/**
+ * Largest token count believed from an upstream for one counter of one request. No model's context comes near
+ * 100,000,000 tokens, so a larger count is a broken usage reporter, not a big request; it also keeps every stored
+ * counter within PostgreSQL's `integer` (2^31 − 1), where one absurd count would fail a whole batch of rows.
+ */
+export const MAX_TOKEN_COUNT = 100_000_000;
+
+/** A token counter as sent when it is trustworthy (an integer in [0, {@link MAX_TOKEN_COUNT}]), else undefined. */
+export function trustedTokenCount(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT ? value : undefined;
+}
+
+/**
+ * llmux's own usage for an answer whose upstream reported none worth trusting: the prompt estimate made for
+ * routing (`Requirements.promptTokens`) and the output the client was sent, by the rule of {@link estimateTextTokens}.
+ * Cache counters are unknowable and read 0.
+ */
+export function estimateUsage(promptTokens: number, outputChars: number): Usage {
+  return { inputTokens: promptTokens, outputTokens: estimateTextTokens(outputChars), cacheReadTokens: 0, cacheCreationTokens: 0 };
+}
+
+/** Characters of text, thinking and tool-call arguments (as JSON) in a complete response: what the estimate counts. */
+export function responseOutputChars(content: CanonicalResponse["content"]): number {
+  let chars = 0;
+  for (const block of content) {
+    if (block.type === "text") chars += block.text.length;
+    else if (block.type === "thinking") chars += block.thinking.length;
+    else if (block.type === "tool_use") chars += jsonTextLength(block.input);
+  }
+  return chars;
+}
