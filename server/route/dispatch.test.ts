@@ -40,7 +40,11 @@ function untilAborted(call: UpstreamCall): Promise<never> {
 }
 
 /** A dispatcher over one provider that answers with `send`, with short first-byte and request deadlines. */
-function dispatcherOver(send: (call: UpstreamCall) => Promise<UpstreamResponse>, timeouts = { firstByteTimeoutMs: 10_000, requestTimeoutMs: 10_000 }) {
+function dispatcherOver(
+  send: (call: UpstreamCall) => Promise<UpstreamResponse>,
+  timeouts = { firstByteTimeoutMs: 10_000, requestTimeoutMs: 10_000 },
+  maxStreamBytes?: number,
+) {
   const provider: ProviderAdapter = {
     name: "up",
     kind: "openai",
@@ -62,6 +66,7 @@ function dispatcherOver(send: (call: UpstreamCall) => Promise<UpstreamResponse>,
     ...timeouts,
     streamTimeoutMs: 10_000,
     shutdown: new Cancellation(),
+    maxStreamBytes,
   });
 }
 
@@ -91,6 +96,51 @@ describe("dispatch: the first frames of a stream", () => {
       expect(first + rest.join("")).toBe(whole);
       expect(first.endsWith(FRAMES[1]!)).toBe(true);
     }
+  });
+});
+
+describe("dispatch: the stream byte cap (F22)", () => {
+  const body = () => validateOpenAIRequest({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] });
+  const call = () => ({ exchangeFor: () => createOpenAIPassthrough(body()), stream: true, operation: "chat" as const, headers: {}, signal: new Cancellation(), trace: { attempts: [] } });
+  /** An upstream that sends `reads`, then content forever; `aborted` tells whether llmux dropped it. */
+  function runaway(reads: string[]) {
+    let upstream: UpstreamCall | undefined;
+    const send = async (c: UpstreamCall): Promise<UpstreamResponse> => {
+      upstream = c;
+      return {
+        status: 200,
+        headers: { "content-type": "text/event-stream" },
+        body: (async function* () {
+          for (const read of reads) yield new TextEncoder().encode(read);
+          for (;;) yield new TextEncoder().encode(chunk({ content: "more" }));
+        })(),
+      };
+    };
+    return { send, aborted: () => upstream?.signal.aborted === true };
+  }
+
+  it("cuts a committed stream off past the cap with a terminal error frame, and drops the upstream", async () => {
+    const committed = FRAMES[0]! + FRAMES[1]!;
+    const upstream = runaway([FRAMES[0]!, FRAMES[1]!]);
+    const limit = committed.length + 1_000;
+    const result = await dispatcherOver(upstream.send, undefined, limit).dispatch(call(), [backend]);
+    if (result.kind !== "stream") throw new Error("expected a stream");
+    expect(result.first).toBe(committed);
+    let rest = "";
+    for await (const frames of result.rest) rest += frames;
+    const frames = rest.trim().split("\n\n");
+    expect(frames.at(-1)).toBe(`data: ${JSON.stringify({ error: { message: `up:gpt streamed more than ${limit} bytes`, type: "server_error", param: null, code: "upstream_error" } })}`);
+    expect(frames.slice(0, -1).every((f) => f === chunk({ content: "more" }).trim())).toBe(true);
+    // Everything before the read that crossed the cap was passed on, nothing after it.
+    expect(committed.length + rest.length - frames.at(-1)!.length - 2).toBeLessThanOrEqual(limit);
+    expect(upstream.aborted()).toBe(true);
+  });
+
+  it("fails the attempt over when the cap is crossed before the first content", async () => {
+    const upstream = runaway(Array.from({ length: 100 }, () => FRAMES[0]!));
+    const err = await dispatcherOver(upstream.send, undefined, 1_000).dispatch(call(), [backend]).catch((e: unknown) => e);
+    expect(err).toEqual(expect.objectContaining({ reason: Reason.UPSTREAM_FAILED, rawMessage: "up:gpt streamed more than 1000 bytes" }));
+    expect(upstream.aborted()).toBe(true);
   });
 });
 

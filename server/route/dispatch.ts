@@ -14,6 +14,11 @@ import type { RequestOutcome, Telemetry } from "./telemetry.js";
 
 /** Largest non-streaming upstream body accepted (larger answers are a fault, not a response). */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/**
+ * Largest stream taken from one upstream (256 MiB, hundreds of times a long answer): a runaway upstream is cut
+ * off, and the client's stream ends with a terminal error, instead of running until the stream timeout.
+ */
+export const MAX_STREAM_BYTES = 256 * 1024 * 1024;
 /** Largest upstream error body read; the rest is discarded. */
 const MAX_ERROR_BYTES = 64 * 1024;
 /** Backoff before retry n (n ≥ 1) is uniform in [0, min(BACKOFF_CAP_MS, BACKOFF_BASE_MS × 2^(n−1))]. */
@@ -90,6 +95,8 @@ export interface DispatcherDeps {
   shutdown: CancelSignal;
   /** Rate windows decided in a shared database (several replicas); undefined when this process owns them. */
   sharedWindows?: SharedWindows;
+  /** Overrides {@link MAX_STREAM_BYTES} (tests use a small one). */
+  maxStreamBytes?: number;
 }
 
 export interface Dispatcher {
@@ -241,6 +248,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const parser = createSseParser();
     const translator = exchange.stream(backend);
     const iterator = body[Symbol.asyncIterator]();
+    const maxBytes = deps.maxStreamBytes ?? MAX_STREAM_BYTES;
+    let streamed = 0;
+    /** The next upstream read; past the byte cap the upstream is dropped and the read fails with the reason. */
+    const read = async (): Promise<IteratorResult<Uint8Array>> => {
+      const next = await iterator.next();
+      if (!next.done && (streamed += next.value.byteLength) > maxBytes) {
+        controller.abort(llmuxError(Reason.UPSTREAM_FAILED, `${backend.name} streamed more than ${maxBytes} bytes`));
+        throw controller.reason;
+      }
+      return next;
+    };
     const translate = (events: readonly SseEvent[]): string => {
       let out = "";
       for (const event of events) out += translator.push(event);
@@ -254,7 +272,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     // Point of no return: nothing is committed until the upstream has sent content (not only a preamble such as
     // a role chunk or message_start), so a stream that breaks before its first content still fails over.
     while (!translator.contentSeen()) {
-      const next = await iterator.next();
+      const next = await read();
       if (next.done) {
         first += translate(parser.end()) + translator.end();
         ended = true;
@@ -288,7 +306,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const held = translate(unsent);
         if (held) yield held;
         while (!finished) {
-          const next = await iterator.next();
+          const next = await read();
           if (next.done) {
             const out = translate(parser.end()) + translator.end();
             finished = true;
