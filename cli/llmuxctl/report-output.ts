@@ -63,12 +63,19 @@ export function formatStatus(backends: readonly BackendStatus[]): string {
 export function formatUsage(rows: readonly UsageRow[], groupBy: UsageGroupBy): string {
   if (rows.length === 0) return "no usage in this range\n";
   const total = rows.reduce(
-    (sum, r) => ({ requests: sum.requests + r.requests, input: sum.input + r.inputTokens, output: sum.output + r.outputTokens, errors: sum.errors + r.errors }),
-    { requests: 0n, input: 0n, output: 0n, errors: 0n },
+    (sum, r) => ({
+      requests: sum.requests + r.requests,
+      input: sum.input + r.inputTokens,
+      output: sum.output + r.outputTokens,
+      errors: sum.errors + r.errors,
+      estimated: sum.estimated + r.estimated,
+    }),
+    { requests: 0n, input: 0n, output: 0n, errors: 0n, estimated: 0n },
   );
-  const cells = rows.map((r) => [r.key || "-", String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.errors)]);
-  cells.push(["TOTAL", String(total.requests), String(total.input), String(total.output), String(total.errors)]);
-  return `${formatTable([GROUP_HEADERS[groupBy] ?? "GROUP", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "ERRORS"], cells)}\n`;
+  const cells = rows.map((r) => [r.key || "-", String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.errors), String(r.estimated)]);
+  cells.push(["TOTAL", String(total.requests), String(total.input), String(total.output), String(total.errors), String(total.estimated)]);
+  // ESTIMATED: requests whose tokens are llmux's estimate because the upstream reported none it could trust.
+  return `${formatTable([GROUP_HEADERS[groupBy] ?? "GROUP", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "ERRORS", "ESTIMATED"], cells)}\n`;
 }
 
 /** Audit events, newest first, with a hint for the next page. */

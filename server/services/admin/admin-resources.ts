@@ -97,5 +97,6 @@ export function usageToProto(summary: UsageSummary): UsageRow {
     inputTokens: BigInt(summary.inputTokens),
     outputTokens: BigInt(summary.outputTokens),
     errors: BigInt(summary.errors),
+    estimated: BigInt(summary.estimated),
   });
 }

@@ -433,7 +433,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       await insertUsage(store.db, store.dialect, [
         row("1", { principal: "alice", user_id: alice.id, key_id: aliceKey, model: "m1" }),
         row("2", { principal: "alice", user_id: alice.id, model: "m2", outcome: "upstream_error", status: 502 }),
-        row("3", { principal: "bob", user_id: bob.id, model: "m1", input_tokens: 100 }),
+        row("3", { principal: "bob", user_id: bob.id, model: "m1", input_tokens: 100, usage_estimated: 1 }),
         row("4", { principal: "ci", model: "m3", backend: "b2" }),
         row("old", { principal: "alice", user_id: alice.id, at: T0 - 10_000_000 }),
       ]);
@@ -455,6 +455,9 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       expect(await usage({ groupBy: UsageGroupBy.USER })).toEqual([["", 1, 10, 1, 0], [alice.id, 2, 20, 2, 1], [bob.id, 1, 100, 1, 0]].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)));
       expect(await usage({ groupBy: UsageGroupBy.KEY, userId: alice.id })).toEqual([["", 1, 10, 1, 1], [aliceKey, 1, 10, 1, 0]]);
       expect(await usage({ groupBy: UsageGroupBy.MODEL, backend: "b2" })).toEqual([["m3", 1, 10, 1, 0]]);
+      // How many requests' tokens are llmux's estimate (the upstream reported none it could trust).
+      const estimated = await admin(plane.root.token).getUsage({ startTime: timestampFromMs(T0 - 60_000), groupBy: UsageGroupBy.USER });
+      expect(estimated.rows.map((r) => [r.key, Number(r.estimated)]).sort()).toEqual([["", 0], [alice.id, 0], [bob.id, 1]].sort());
       expect(await usage({ startTime: timestampFromMs(T0 - 20_000_000), userId: alice.id, groupBy: UsageGroupBy.USER })).toEqual([[alice.id, 3, 30, 3, 1]]);
     });
 

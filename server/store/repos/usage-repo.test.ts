@@ -223,7 +223,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
     beforeEach(async () => {
       await insertUsage(store.db, store.dialect, [
         row("1", T0, { backend: "b1", model: "m1", principal: "alice", key_id: "k1", user_id: "u1", input_tokens: 1, output_tokens: 10 }),
-        row("2", T0 + 1, { backend: "b2", model: "m1", principal: "bob", user_id: "u2", input_tokens: 2, output_tokens: 20 }),
+        row("2", T0 + 1, { backend: "b2", model: "m1", principal: "bob", user_id: "u2", input_tokens: 2, output_tokens: 20, usage_estimated: 1 }),
         row("3", T0 + 2, { backend: "b1", model: "m2", principal: null, input_tokens: 4, output_tokens: 40 }),
         row("4", T0 + 3, { backend: null, provider: null, model: "m2", principal: "alice", key_id: "k2", user_id: "u1", input_tokens: 0, output_tokens: 0, outcome: "rejected" }),
         row("outside", T0 + 10, { backend: "b1", model: "m1", principal: "alice", key_id: "k1", user_id: "u1", input_tokens: 1000, output_tokens: 1000 }),
@@ -234,40 +234,40 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       [
         "backend",
         [
-          { key: null, requests: 1, inputTokens: 0, outputTokens: 0, errors: 1 },
-          { key: "b1", requests: 2, inputTokens: 5, outputTokens: 50, errors: 0 },
-          { key: "b2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0 },
+          { key: null, requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 },
+          { key: "b1", requests: 2, inputTokens: 5, outputTokens: 50, errors: 0, estimated: 0 },
+          { key: "b2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
         ],
       ],
       [
         "model",
         [
-          { key: "m1", requests: 2, inputTokens: 3, outputTokens: 30, errors: 0 },
-          { key: "m2", requests: 2, inputTokens: 4, outputTokens: 40, errors: 1 },
+          { key: "m1", requests: 2, inputTokens: 3, outputTokens: 30, errors: 0, estimated: 1 },
+          { key: "m2", requests: 2, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0 },
         ],
       ],
       [
         "principal",
         [
-          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0 },
-          { key: "alice", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1 },
-          { key: "bob", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0 },
+          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 },
+          { key: "alice", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0 },
+          { key: "bob", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
         ],
       ],
       [
         "key_id",
         [
-          { key: null, requests: 2, inputTokens: 6, outputTokens: 60, errors: 0 },
-          { key: "k1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0 },
-          { key: "k2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1 },
+          { key: null, requests: 2, inputTokens: 6, outputTokens: 60, errors: 0, estimated: 1 },
+          { key: "k1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 },
+          { key: "k2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 },
         ],
       ],
       [
         "user_id",
         [
-          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0 },
-          { key: "u1", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1 },
-          { key: "u2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0 },
+          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 },
+          { key: "u1", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0 },
+          { key: "u2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
         ],
       ],
     ])("groups by %s", async (groupBy, expected) => {
@@ -275,11 +275,11 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
     });
 
     it.each<[string, UsageFilter, UsageSummary[]]>([
-      ["one backend", { backend: "b1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0 }, { key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0 }]],
-      ["one key", { keyId: "k2" }, [{ key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1 }]],
-      ["one user", { userId: "u1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0 }, { key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1 }]],
+      ["one backend", { backend: "b1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 }, { key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 }]],
+      ["one key", { keyId: "k2" }, [{ key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 }]],
+      ["one user", { userId: "u1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 }, { key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 }]],
       ["rows without a user, of one principal", { userId: null, principal: "bob" }, []],
-      ["rows without a user", { userId: null }, [{ key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0 }]],
+      ["rows without a user", { userId: null }, [{ key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 }]],
       ["a user and a key that do not go together", { userId: "u2", keyId: "k1" }, []],
     ])("filters to %s", async (_name, filter, expected) => {
       expect(await summarizeUsage(store.db, { from: T0, to: T0 + 10, groupBy: "model", filter })).toEqual(expected);

@@ -127,6 +127,8 @@ export interface UsageSummary {
   outputTokens: number;
   /** Requests whose outcome was not `ok`. */
   errors: number;
+  /** Requests whose usage is llmux's estimate (`usage_estimated`). */
+  estimated: number;
 }
 
 /**
@@ -147,6 +149,7 @@ export async function summarizeUsage(
       eb.fn.sum("input_tokens").as("input_tokens"),
       eb.fn.sum("output_tokens").as("output_tokens"),
       eb.fn.sum(eb.case().when("outcome", "=", "ok").then(0).else(1).end()).as("errors"),
+      eb.fn.sum("usage_estimated").as("estimated"),
     ])
     .where("at", ">=", query.from)
     .where("at", "<", query.to);
@@ -164,6 +167,7 @@ export async function summarizeUsage(
       inputTokens: Number(row.input_tokens),
       outputTokens: Number(row.output_tokens),
       errors: Number(row.errors),
+      estimated: Number(row.estimated),
     }))
     .sort((a, b) => (a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1));
 }
