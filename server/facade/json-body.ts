@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
-import { findUnsafeJson, pathToNonFinite } from "../lib/prototype-poisoning.js";
+import { findUnsafeJson, pathToNonFinite } from "../lib/unsafe-json.js";
 
 /** Most path segments named in an error: the depth of a refused body is unchecked, and a param is a hint, not a dump. */
 const MAX_PARAM_SEGMENTS = 16;

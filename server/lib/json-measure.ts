@@ -20,7 +20,7 @@ export const MAX_JSON_DEPTH = 256;
 export function findTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
   // Every request body is checked, and nearly all pass: the check pushes only containers and allocates nothing per
   // value; the path is worked out only for a body that fails.
-  return exceedsDepth(value, maxDepth) ? pathTooDeep(value, maxDepth) : undefined;
+  return exceedsDepth(value, maxDepth) ? pathTo(value, (v, depth) => depth >= maxDepth && typeof v === "object" && v !== null) : undefined;
 }
 
 /**
@@ -56,7 +56,12 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   return false;
 }
 
-function pathTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
+/**
+ * The path (keys and indexes) to the first value, in document order, for which `found(value, depth)` holds, or
+ * undefined. Iterative, so it is safe on values nested deeper than any check has yet allowed; it allocates a frame
+ * per value, so callers run it only to name the field of a value a cheaper walk has already refused.
+ */
+export function pathTo(value: unknown, found: (value: unknown, depth: number) => boolean): Array<string | number> | undefined {
   interface Frame {
     value: unknown;
     depth: number;
@@ -67,12 +72,12 @@ function pathTooDeep(value: unknown, maxDepth: number): Array<string | number> |
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const v = frame.value;
-    if (typeof v !== "object" || v === null) continue;
-    if (frame.depth >= maxDepth) {
+    if (found(v, frame.depth)) {
       const path: Array<string | number> = [];
       for (let f: Frame | undefined = frame; f?.parent !== undefined; f = f.parent) path.push(f.key);
       return path.reverse();
     }
+    if (typeof v !== "object" || v === null) continue;
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], depth: frame.depth + 1, key: i, parent: frame });
     } else {

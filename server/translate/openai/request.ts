@@ -1,6 +1,6 @@
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
-import { findUnsafeJson } from "../../lib/prototype-poisoning.js";
+import { findUnsafeJson } from "../../lib/unsafe-json.js";
 import type {
   CanonicalMessage,
   CanonicalRequest,

@@ -1,3 +1,5 @@
+import { pathTo } from "./json-measure.js";
+
 /** What {@link findUnsafeJson} found in parsed JSON. */
 export type UnsafeJson = "prototype" | "non-finite";
 
@@ -44,32 +46,9 @@ export function findUnsafeJson(value: unknown): UnsafeJson | undefined {
 }
 
 /**
- * The path (keys and indexes) to a non-finite number inside `value`, or undefined when it holds none. A second,
- * slower walk that records where it is, run only for a body {@link findUnsafeJson} already refused, so the error
- * can name the field. Iterative, like that walk: the body's depth has not been checked yet.
+ * The path (keys and indexes) to a non-finite number inside `value`, or undefined when it holds none: a second,
+ * slower walk run only for a body {@link findUnsafeJson} already refused, so the error can name the field.
  */
 export function pathToNonFinite(value: unknown): Array<string | number> | undefined {
-  interface Frame {
-    value: unknown;
-    key: string | number;
-    parent: Frame | undefined;
-  }
-  const stack: Frame[] = [{ value, key: "", parent: undefined }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const v = frame.value;
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      const path: Array<string | number> = [];
-      for (let f: Frame | undefined = frame; f?.parent !== undefined; f = f.parent) path.push(f.key);
-      return path.reverse();
-    }
-    if (typeof v !== "object" || v === null) continue;
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, parent: frame });
-    } else {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (v as Record<string, unknown>)[keys[i]!], key: keys[i]!, parent: frame });
-    }
-  }
-  return undefined;
+  return pathTo(value, (v) => typeof v === "number" && !Number.isFinite(v));
 }

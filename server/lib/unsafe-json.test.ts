@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import sjson from "secure-json-parse";
 import { describe, expect, it } from "vitest";
-import { findUnsafeJson, pathToNonFinite } from "./prototype-poisoning.js";
+import { findUnsafeJson, pathToNonFinite } from "./unsafe-json.js";
 
 /** What secure-json-parse decides for the same text: true when it refuses it. */
 function refusedBySecureJsonParse(text: string): boolean {
