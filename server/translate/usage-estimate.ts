@@ -23,6 +23,9 @@ export function estimateUsage(promptTokens: number, outputChars: number): Usage 
   return { inputTokens: promptTokens, outputTokens: estimateTextTokens(outputChars), cacheReadTokens: 0, cacheCreationTokens: 0 };
 }
 
+/** A string's length, 0 for anything else: output counting reads wire fields that may be absent or malformed. */
+export const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
+
 /** Characters of text, thinking and tool-call arguments (as JSON) in a complete response: what the estimate counts. */
 export function responseOutputChars(content: CanonicalResponse["content"]): number {
   let chars = 0;

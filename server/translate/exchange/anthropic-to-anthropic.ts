@@ -6,6 +6,7 @@ import { anthropicErrorFromBody, anthropicUpstreamError } from "../anthropic/err
 import { usageFromAnthropic } from "../anthropic/usage.js";
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
 import { applyKeyEdits } from "../key-edits.js";
+import { textLength } from "../usage-estimate.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
 import { jsonTextLength } from "../../lib/json-measure.js";
@@ -52,8 +53,6 @@ export function createAnthropicCountTokensPassthrough(body: Record<string, unkno
   };
 }
 
-const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
-
 /** Characters of text, thinking and tool input (as JSON) in a Message's content, for estimating output tokens. */
 function messageChars(content: unknown): number {
   if (!Array.isArray(content)) return 0;
@@ -84,45 +83,20 @@ function deltaChars(type: unknown, data: Record<string, unknown>): number {
   return textLength(block.text) + textLength(block.thinking) + inputChars;
 }
 
-/** A non-empty string: an empty text or thinking delta says nothing yet. */
-const said = (value: unknown): boolean => typeof value === "string" && value !== "";
+/** Delta and block types whose content is text, thinking or tool input: they carry something once non-empty. */
+const MEASURED_TYPES = new Set(["text_delta", "thinking_delta", "input_json_delta", "text", "thinking"]);
 
 /**
- * True for an event that carries content: a non-empty delta (text, thinking, tool input, a signature…); a block that
- * means something by itself starting (a tool call names its tool; text or thinking only when it starts non-empty);
- * the message's stop reason or end. message_start, ping, an empty text block's start (the API sends one before
- * every first text delta) and a block's stop are only framing: a stream that breaks after them still fails over.
+ * True for an event that carries content, given the characters it adds ({@link deltaChars}): non-empty text,
+ * thinking or tool input; a delta or block of any other kind (a signature, a citation, a tool call naming its
+ * tool, and types to come); the message's stop reason or end. message_start, ping, an empty text block's start
+ * (the API sends one before every first text delta) and a block's stop are only framing: a stream that breaks
+ * after them still fails over.
  */
-function carriesContent(type: unknown, data: Record<string, unknown>): boolean {
-  switch (type) {
-    case "content_block_delta": {
-      const delta = data.delta;
-      if (!isObject(delta)) return false;
-      switch (delta.type) {
-        case "text_delta":
-          return said(delta.text);
-        case "thinking_delta":
-          return said(delta.thinking);
-        case "input_json_delta":
-          return said(delta.partial_json);
-        default:
-          // A signature, a citation, and delta types to come: each carries something.
-          return true;
-      }
-    }
-    case "content_block_start": {
-      const block = data.content_block;
-      if (!isObject(block)) return false;
-      if (block.type === "text") return said(block.text);
-      if (block.type === "thinking") return said(block.thinking);
-      return true;
-    }
-    case "message_delta":
-    case "message_stop":
-      return true;
-    default:
-      return false;
-  }
+function carriesContent(type: unknown, data: Record<string, unknown>, chars: number): boolean {
+  if (chars > 0 || type === "message_delta" || type === "message_stop") return true;
+  const part = type === "content_block_delta" ? data.delta : type === "content_block_start" ? data.content_block : undefined;
+  return isObject(part) && !MEASURED_TYPES.has(part.type as string);
 }
 
 function createPassthroughStream(): StreamTranslator {
@@ -155,8 +129,9 @@ function createPassthroughStream(): StreamTranslator {
         if (isObject(data.usage)) usageFinal = true;
         usage = usageFromAnthropic(data.usage, usage);
       } else if (type === "message_stop") done = true;
-      else chars += deltaChars(type, data);
-      if (!content && carriesContent(type, data)) content = true;
+      const added = deltaChars(type, data);
+      chars += added;
+      if (!content && carriesContent(type, data, added)) content = true;
       return `event: ${event.event ?? String(type)}\ndata: ${event.data}\n\n`;
     },
     end() {

@@ -7,6 +7,7 @@ import { applyKeyEdits } from "../key-edits.js";
 import { openaiErrorFromBody, openaiUpstreamError } from "../openai/error.js";
 import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
 import { openaiUsageToCanonical } from "../openai/usage.js";
+import { textLength } from "../usage-estimate.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
 import type { Exchange, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
@@ -73,8 +74,6 @@ function carriesContent(chunk: Record<string, unknown>): boolean {
   }
   return false;
 }
-
-const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
 
 /**
  * Characters of content, reasoning, refusal and tool-call arguments in the choices' `delta` (a chunk) or `message`
