@@ -2,7 +2,7 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { exceedsDepth, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ZERO_USAGE, type ChatEvent, type SseEvent, type StopReason, type Usage } from "../canonical.js";
 import { anthropicErrorFromBody } from "./error.js";
-import { stopReasonFromAnthropic, usageFromAnthropic } from "./usage.js";
+import { AnthropicStreamUsage, stopReasonFromAnthropic } from "./usage.js";
 import { isObject } from "../../lib/is-object.js";
 
 type Json = Record<string, unknown>;
@@ -25,13 +25,7 @@ interface DecoderState {
   /** From message_delta; undefined until one arrives. */
   stopReason: StopReason | undefined;
   stopSequence: string | null;
-  /**
-   * Cumulative usage: message_start's, then overwritten field by field by each message_delta; undefined while
-   * none was trusted (see usageFromAnthropic).
-   */
-  usage: Usage | undefined;
-  /** A message_delta carried usage: its output count is final (message_start's is a placeholder). */
-  usageFinal: boolean;
+  usage: AnthropicStreamUsage;
 }
 
 
@@ -70,8 +64,7 @@ export class AnthropicStreamDecoder {
     nextIndex: 0,
     stopReason: undefined,
     stopSequence: null,
-    usage: undefined,
-    usageFinal: false,
+    usage: new AnthropicStreamUsage(),
   };
 
   /** Decodes one upstream SSE event into zero or more canonical events. */
@@ -113,7 +106,7 @@ export class AnthropicStreamDecoder {
 
   /** The upstream's final usage once a message_delta reported it and it is trusted, else undefined. */
   usage(): Usage | undefined {
-    return this.#s.usageFinal ? this.#s.usage : undefined;
+    return this.#s.usage.final();
   }
 
   #messageStart(data: Json): ChatEvent[] {
@@ -122,8 +115,8 @@ export class AnthropicStreamDecoder {
     const message = data["message"];
     if (!isObject(message)) invalidEvent();
     s.phase = "in_message";
-    s.usage = usageFromAnthropic(message["usage"], undefined);
-    return [{ type: "start", id: str(message["id"]), model: typeof message["model"] === "string" ? message["model"] : "", usage: { ...(s.usage ?? ZERO_USAGE) } }];
+    s.usage.start(message["usage"]);
+    return [{ type: "start", id: str(message["id"]), model: typeof message["model"] === "string" ? message["model"] : "", usage: { ...(s.usage.current() ?? ZERO_USAGE) } }];
   }
 
   #blockStart(data: Json): ChatEvent[] {
@@ -224,8 +217,7 @@ export class AnthropicStreamDecoder {
       if (delta["stop_reason"] !== undefined && delta["stop_reason"] !== null) s.stopReason = stopReasonFromAnthropic(delta["stop_reason"]);
       if (typeof delta["stop_sequence"] === "string") s.stopSequence = delta["stop_sequence"];
     }
-    if (isObject(data["usage"])) s.usageFinal = true;
-    s.usage = usageFromAnthropic(data["usage"], s.usage);
+    s.usage.delta(data["usage"]);
     return [];
   }
 
@@ -233,6 +225,6 @@ export class AnthropicStreamDecoder {
     const s = this.#s;
     if (s.phase !== "in_message" || s.openUpstreamIndex >= 0) outOfOrder();
     s.phase = "done";
-    return [{ type: "finish", stopReason: s.stopReason ?? "end_turn", stopSequence: s.stopSequence, usage: { ...(s.usage ?? ZERO_USAGE) } }];
+    return [{ type: "finish", stopReason: s.stopReason ?? "end_turn", stopSequence: s.stopSequence, usage: { ...(s.usage.current() ?? ZERO_USAGE) } }];
   }
 }

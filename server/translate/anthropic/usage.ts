@@ -60,3 +60,34 @@ export function usageToAnthropic(usage: Usage): {
     cache_read_input_tokens: usage.cacheReadTokens,
   };
 }
+
+/**
+ * The usage an Anthropic stream reports as it goes: message_start's counts, then each message_delta's merged over
+ * them. Final only once a message_delta carried usage, since message_start's output count is a placeholder; kept
+ * when the stream breaks after that.
+ */
+export class AnthropicStreamUsage {
+  #usage: Usage | undefined;
+  #final = false;
+
+  /** message_start's `message.usage`. */
+  start(raw: unknown): void {
+    this.#usage = usageFromAnthropic(raw, undefined);
+  }
+
+  /** A message_delta's `usage`. */
+  delta(raw: unknown): void {
+    if (isObject(raw)) this.#final = true;
+    this.#usage = usageFromAnthropic(raw, this.#usage);
+  }
+
+  /** The counts so far; undefined while none was trusted. */
+  current(): Usage | undefined {
+    return this.#usage;
+  }
+
+  /** The final counts once a message_delta reported them and they are trusted, else undefined. */
+  final(): Usage | undefined {
+    return this.#final ? this.#usage : undefined;
+  }
+}

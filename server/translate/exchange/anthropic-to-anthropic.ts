@@ -1,9 +1,8 @@
 import type { BackendConfig } from "../../config/types.js";
 import { anthropicErrorBody } from "../../errors/dialect-body.js";
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
-import type { Usage } from "../canonical.js";
 import { anthropicErrorFromBody, anthropicUpstreamError } from "../anthropic/error.js";
-import { usageFromAnthropic } from "../anthropic/usage.js";
+import { AnthropicStreamUsage, usageFromAnthropic } from "../anthropic/usage.js";
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
 import { applyKeyEdits } from "../key-edits.js";
 import { textLength } from "../usage-estimate.js";
@@ -103,10 +102,7 @@ function createPassthroughStream(): StreamTranslator {
   let started = false;
   let done = false;
   let content = false;
-  // Cumulative and trusted so far (message_start's, merged with each message_delta's), final once a message_delta
-  // carried usage: message_start's output count is a placeholder.
-  let usage: Usage | undefined;
-  let usageFinal = false;
+  const usage = new AnthropicStreamUsage();
   let chars = 0;
   return {
     push(event) {
@@ -121,14 +117,12 @@ function createPassthroughStream(): StreamTranslator {
       if (type === "error" || event.event === "error") throw anthropicErrorFromBody(data);
       if (type === "message_start" && isObject(data.message)) {
         started = true;
-        usage = usageFromAnthropic(data.message.usage, undefined);
+        usage.start(data.message.usage);
       } else if (!started && type !== "ping") {
         // A stream that is only a terminator (or starts mid-message) is not an answer: fail over while we can.
         throw llmuxError(Reason.UPSTREAM_FAILED, "upstream stream events out of order");
-      } else if (type === "message_delta") {
-        if (isObject(data.usage)) usageFinal = true;
-        usage = usageFromAnthropic(data.usage, usage);
-      } else if (type === "message_stop") done = true;
+      } else if (type === "message_delta") usage.delta(data.usage);
+      else if (type === "message_stop") done = true;
       const added = deltaChars(type, data);
       chars += added;
       if (!content && carriesContent(type, data, added)) content = true;
@@ -139,7 +133,7 @@ function createPassthroughStream(): StreamTranslator {
       return "";
     },
     error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err))}\n\n`,
-    usage: () => (usageFinal ? usage : undefined),
+    usage: () => usage.final(),
     outputChars: () => chars,
     contentSeen: () => content,
   };
