@@ -6,6 +6,13 @@
 export const MAX_MODEL_LENGTH = 256;
 
 /**
+ * Most tools a request may declare, in either dialect. Every tool is translated, counted and sent on each call, so
+ * without a bound one request could make the gateway and the backend do thousands of times the work of another;
+ * agents with many MCP servers declare a few hundred.
+ */
+export const MAX_TOOLS = 1024;
+
+/**
  * What backend selection needs to know about a request, extracted by each dialect's `*Requirements()` function.
  * Kept as a plain type so translators do not depend on generated protobuf code; the Route service maps it to
  * `llmux.route.v1.RouteRequirements`.

@@ -6,7 +6,8 @@ import { startMockUpstream, type MockReply, type MockUpstream, type RecordedRequ
 
 // What a security audit found the gateway let through or crashed on, over real HTTP with the official clients (or
 // fetch, for bodies no SDK would write): deeply nested JSON inside strings, numbers that overflow to Infinity,
-// Anthropic sampling ranges, and redirecting fields on /v1/messages. Every refusal comes in the client's dialect and
+// Anthropic sampling ranges, redirecting fields on /v1/messages, unknown OpenAI content parts and fields that
+// multiply the work of one request. Every refusal comes in the client's dialect and
 // never reaches an upstream.
 
 const TOKEN = "client-token-hardening";
@@ -58,6 +59,7 @@ api_key = "sk-ant-provider-key-h"
 [[backend]]
 model = "oai:plain"
 alias = "gpt-plain"
+vision = true
 [[backend]]
 model = "ant:plain"
 alias = "claude-plain"
@@ -183,6 +185,76 @@ describe("fields that would redirect the call, on /v1/messages", () => {
     expect(err.error).toEqual({ type: "error", error: { type: "invalid_request_error", message: `${field}: not allowed: llmux decides where requests go` } });
     const counted = await caught(anthropic().messages.countTokens(body));
     expect(counted).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(ant.requests).toHaveLength(0);
+  });
+});
+
+describe("OpenAI content parts on the same-dialect route", () => {
+  const error = (message: string, param: string) => ({ status: 400, json: { error: { message, type: "invalid_request_error", param, code: null } } });
+  const withContent = (content: unknown) => JSON.stringify({ model: "gpt-plain", messages: [{ role: "user", content: "a" }, { role: "user", content }] });
+
+  it.each([
+    [[{ type: "text", text: "a" }, { type: "hologram", hologram: {} }], "unsupported content part type: hologram", "messages.1.content.1.type"],
+    [[{ type: "text", text: 7 }], "text must be a string", "messages.1.content.0.text"],
+    [[{ type: "image_url", image_url: "https://x/y.png" }], "image_url must be an object", "messages.1.content.0.image_url"],
+    [[{ type: "video_url", video_url: {} }], "video_url.url must be a string", "messages.1.content.0.video_url.url"],
+    [[{ type: "input_audio" }], "input_audio must be an object", "messages.1.content.0.input_audio"],
+  ])("refuses %j with a 400 naming the part, before any backend sees it", async (content, message, param) => {
+    expect(await post("/v1/chat/completions", withContent(content))).toEqual(error(message, param));
+    expect(oai.requests).toHaveLength(0);
+  });
+
+  it("passes OpenAI's part types and vLLM's audio and video URLs through unchanged", async () => {
+    const content = [
+      { type: "text", text: "describe" },
+      { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "low" } },
+      { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } },
+      { type: "file", file: { file_id: "file-1" } },
+      { type: "video_url", video_url: { url: "https://example.com/a.mp4" } },
+      { type: "audio_url", audio_url: { url: "https://example.com/a.mp3" } },
+    ];
+    const res = await post("/v1/chat/completions", withContent(content));
+    expect(res.status).toBe(200);
+    expect((oai.requests[0]!.json as { messages: unknown[] }).messages[1]).toEqual({ role: "user", content });
+  });
+});
+
+describe("amplifying fields (n, best_of, logit_bias, tools)", () => {
+  const base = { model: "gpt-plain", messages: [{ role: "user", content: "hi" }] };
+  const tools = (count: number) => Array.from({ length: count }, (_, i) => ({ type: "function", function: { name: `f${i}`, parameters: { type: "object" } } }));
+  const bias = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [String(i), 1]));
+
+  it.each([
+    ["n", { n: 1000 }, "n must be an integer between 1 and 128", "n"],
+    ["best_of", { best_of: 50 }, "best_of must be an integer between 1 and 20", "best_of"],
+    ["logit_bias size", { logit_bias: bias(1025) }, "logit_bias must have at most 1024 entries", "logit_bias"],
+    ["logit_bias value", { logit_bias: { "50256": -101 } }, "logit_bias values must be numbers between -100 and 100", "logit_bias.50256"],
+    ["logit_bias shape", { logit_bias: [1, 2] }, "logit_bias must be an object mapping token ids to numbers", "logit_bias"],
+    ["tools", { tools: tools(1025) }, "tools must contain at most 1024 items", "tools"],
+  ])("/v1/chat/completions refuses %s with a 400", async (_name, extra, message, param) => {
+    for (const model of ["gpt-plain", "claude-plain"]) {
+      const res = await post("/v1/chat/completions", JSON.stringify({ ...base, model, ...extra }));
+      expect(res).toEqual({ status: 400, json: { error: { message, type: "invalid_request_error", param, code: null } } });
+    }
+    expect(oai.requests).toHaveLength(0);
+    expect(ant.requests).toHaveLength(0);
+  });
+
+  it("/v1/chat/completions accepts the largest allowed values", async () => {
+    const res = await post("/v1/chat/completions", JSON.stringify({ ...base, n: 128, best_of: 20, logit_bias: bias(1024), tools: tools(1024) }));
+    expect(res.status).toBe(200);
+    expect(oai.requests[0]!.json).toMatchObject({ n: 128, best_of: 20 });
+    expect((oai.requests[0]!.json as { tools: unknown[] }).tools).toHaveLength(1024);
+  });
+
+  it("/v1/messages refuses more than 1024 tools in the Anthropic dialect", async () => {
+    const many = Array.from({ length: 1025 }, (_, i) => ({ name: `f${i}`, input_schema: { type: "object" as const } }));
+    for (const model of ["claude-plain", "gpt-plain"]) {
+      const err = await caught(anthropic().messages.create({ model, max_tokens: 10, messages: [{ role: "user", content: "hi" }], tools: many }));
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(err.error).toEqual({ type: "error", error: { type: "invalid_request_error", message: "tools: must contain at most 1024 items" } });
+    }
+    expect(oai.requests).toHaveLength(0);
     expect(ant.requests).toHaveLength(0);
   });
 });

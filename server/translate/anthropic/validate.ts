@@ -3,7 +3,7 @@ import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
-import { MAX_MODEL_LENGTH } from "../requirements.js";
+import { MAX_MODEL_LENGTH, MAX_TOOLS } from "../requirements.js";
 
 /** Most messages in one request; bounds validation and translation work. */
 export const MAX_MESSAGES = 100_000;
@@ -171,6 +171,7 @@ function validateSystem(system: unknown): void {
 /** Validates `tools` and returns the declared tool names (for `tool_choice`). */
 function validateTools(tools: unknown): Set<string> {
   if (!Array.isArray(tools)) fail("tools", "must be an array");
+  if (tools.length > MAX_TOOLS) fail("tools", `must contain at most ${MAX_TOOLS} items`);
   const names = new Set<string>();
   for (let i = 0; i < tools.length; i++) {
     const tool = tools[i];

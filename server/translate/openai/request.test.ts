@@ -111,7 +111,7 @@ describe("openaiRequestToCanonical", () => {
   it("drops exactly the fields of DROPPED_FIELDS, whatever their value", () => {
     const base = decode({ model: "m", messages: [user("hi")] });
     for (const field of Object.keys(DROPPED_FIELDS)) {
-      expect(decode({ model: "m", messages: [user("hi")], [field]: { any: "value" } })).toEqual(base);
+      expect(decode({ model: "m", messages: [user("hi")], [field]: { "1": 1 } })).toEqual(base);
     }
   });
 

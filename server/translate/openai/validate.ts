@@ -2,7 +2,7 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
-import { MAX_MODEL_LENGTH } from "../requirements.js";
+import { MAX_MODEL_LENGTH, MAX_TOOLS } from "../requirements.js";
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
@@ -29,6 +29,23 @@ export interface OpenAIChatBody {
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 const MAX_MESSAGES = 100_000;
+/** Real uses bias a handful of tokens; the bound keeps a request from making every upstream parse a huge map. */
+const MAX_LOGIT_BIAS = 1024;
+
+/**
+ * Content part types a client may send, each with the field that must carry it: OpenAI's own (text, image_url,
+ * input_audio, file, refusal) and vLLM's audio and video URLs. Any other type is refused here, with its `param`,
+ * rather than by whichever backend it reaches.
+ */
+const PART_FIELDS: ReadonlyMap<string, "string" | "object" | "url"> = new Map([
+  ["text", "string"],
+  ["refusal", "string"],
+  ["image_url", "url"],
+  ["audio_url", "url"],
+  ["video_url", "url"],
+  ["input_audio", "object"],
+  ["file", "object"],
+] as const);
 
 function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
@@ -40,6 +57,32 @@ function checkOptionalNumber(body: Record<string, unknown>, key: string, min: nu
   if (value === undefined || value === null) return;
   if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
     invalid(`${key} must be ${integer ? "an integer" : "a number"} between ${min} and ${max}`, key);
+  }
+}
+
+function checkPart(part: Record<string, unknown>, type: string, at: string): void {
+  const kind = PART_FIELDS.get(type);
+  if (kind === undefined) invalid(`unsupported content part type: ${type.slice(0, 64)}`, `${at}.type`);
+  const value = part[type];
+  if (kind === "string") {
+    if (typeof value !== "string") invalid(`${type} must be a string`, `${at}.${type}`);
+  } else if (!isObject(value)) {
+    invalid(`${type} must be an object`, `${at}.${type}`);
+  } else if (kind === "url" && typeof value.url !== "string") {
+    invalid(`${type}.url must be a string`, `${at}.${type}.url`);
+  }
+}
+
+function checkLogitBias(bias: unknown): void {
+  if (bias === undefined || bias === null) return;
+  if (!isObject(bias)) invalid("logit_bias must be an object mapping token ids to numbers", "logit_bias");
+  let count = 0;
+  for (const token in bias) {
+    if (++count > MAX_LOGIT_BIAS) invalid(`logit_bias must have at most ${MAX_LOGIT_BIAS} entries`, "logit_bias");
+    const value = bias[token];
+    if (typeof value !== "number" || !(value >= -100 && value <= 100)) {
+      invalid("logit_bias values must be numbers between -100 and 100", `logit_bias.${token.slice(0, 32)}`);
+    }
   }
 }
 
@@ -76,6 +119,7 @@ export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
         if (!isObject(part) || typeof part.type !== "string") {
           invalid("each content part must be an object with a type", `messages.${i}.content.${j}`);
         }
+        checkPart(part, part.type, `messages.${i}.content.${j}`);
       }
     }
   }
@@ -92,8 +136,12 @@ export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
   checkOptionalNumber(body, "temperature", 0, 2, false);
   checkOptionalNumber(body, "top_p", 0, 1, false);
   checkOptionalNumber(body, "n", 1, 128, true);
+  // Legacy, but vLLM still reads it: each extra candidate is a whole extra generation.
+  checkOptionalNumber(body, "best_of", 1, 20, true);
+  checkLogitBias(body.logit_bias);
   if (body.tools !== undefined && body.tools !== null) {
     if (!Array.isArray(body.tools)) invalid("tools must be an array", "tools");
+    if (body.tools.length > MAX_TOOLS) invalid(`tools must contain at most ${MAX_TOOLS} items`, "tools");
     for (let i = 0; i < body.tools.length; i++) {
       if (!isObject(body.tools[i])) invalid("each tool must be an object", `tools.${i}`);
     }
