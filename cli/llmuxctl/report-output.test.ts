@@ -41,14 +41,14 @@ describe("formatUsage", () => {
   it("names the grouping and adds a total", () => {
     const rows = [
       create(UsageRowSchema, { key: "gpt-4o", requests: 3n, inputTokens: 100n, outputTokens: 50n, errors: 1n, estimated: 1n }),
-      create(UsageRowSchema, { key: "claude", requests: 2n, inputTokens: 10n, outputTokens: 5n }),
+      create(UsageRowSchema, { key: "claude", requests: 2n, inputTokens: 10n, outputTokens: 5n, errors: 2n, truncated: 2n }),
     ];
     expect(formatUsage(rows, UsageGroupBy.MODEL)).toBe(
       [
-        "MODEL   REQUESTS  INPUT TOKENS  OUTPUT TOKENS  ERRORS  ESTIMATED",
-        "gpt-4o  3         100           50             1       1",
-        "claude  2         10            5              0       0",
-        "TOTAL   5         110           55             1       1",
+        "MODEL   REQUESTS  INPUT TOKENS  OUTPUT TOKENS  ERRORS  ESTIMATED  TRUNCATED",
+        "gpt-4o  3         100           50             1       1          0",
+        "claude  2         10            5              2       0          2",
+        "TOTAL   5         110           55             3       1          2",
         "",
       ].join("\n"),
     );

@@ -69,13 +69,15 @@ export function formatUsage(rows: readonly UsageRow[], groupBy: UsageGroupBy): s
       output: sum.output + r.outputTokens,
       errors: sum.errors + r.errors,
       estimated: sum.estimated + r.estimated,
+      truncated: sum.truncated + r.truncated,
     }),
-    { requests: 0n, input: 0n, output: 0n, errors: 0n, estimated: 0n },
+    { requests: 0n, input: 0n, output: 0n, errors: 0n, estimated: 0n, truncated: 0n },
   );
-  const cells = rows.map((r) => [r.key || "-", String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.errors), String(r.estimated)]);
-  cells.push(["TOTAL", String(total.requests), String(total.input), String(total.output), String(total.errors), String(total.estimated)]);
+  const cells = rows.map((r) => [r.key || "-", String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.errors), String(r.estimated), String(r.truncated)]);
+  cells.push(["TOTAL", String(total.requests), String(total.input), String(total.output), String(total.errors), String(total.estimated), String(total.truncated)]);
   // ESTIMATED: requests whose tokens are llmux's estimate because the upstream reported none it could trust.
-  return `${formatTable([GROUP_HEADERS[groupBy] ?? "GROUP", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "ERRORS", "ESTIMATED"], cells)}\n`;
+  // TRUNCATED: streams that broke off after they had started; the client got part of an answer and an error.
+  return `${formatTable([GROUP_HEADERS[groupBy] ?? "GROUP", "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "ERRORS", "ESTIMATED", "TRUNCATED"], cells)}\n`;
 }
 
 /** Audit events, newest first, with a hint for the next page. */

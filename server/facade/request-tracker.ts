@@ -74,9 +74,17 @@ export function beginLlmRequest(request: FastifyRequest, reply: FastifyReply, ro
  * silent or lying upstream still costs what it served. Nothing to record for a request that never got an answer.
  */
 function recordedUsage(ctx: RequestContext): { usage: Usage | undefined; estimated: boolean } {
-  const { usage, outputChars, promptTokens } = ctx.trace;
+  const { usage, outputChars, promptTokens, promptUsage } = ctx.trace;
   if (usage !== undefined || ctx.operation !== "chat" || outputChars === undefined) return { usage, estimated: false };
-  return { usage: estimateUsage(promptTokens ?? 0, outputChars), estimated: true };
+  return { usage: estimateUsage(promptTokens ?? 0, outputChars, promptUsage), estimated: true };
+}
+
+/**
+ * A committed stream that ended other than cleanly or by the client leaving: the client got part of an answer and
+ * then a terminal error event (reliability F19-F22).
+ */
+function isTruncated(streamOutcome: RequestOutcome | undefined): boolean {
+  return streamOutcome !== undefined && streamOutcome !== "ok" && streamOutcome !== "client_closed";
 }
 
 function outcomeOf(status: number, ctx: RequestContext, clientGone: boolean): RequestOutcome {
@@ -172,6 +180,7 @@ export function createRequestTracker(deps: {
           status,
           usage,
           usageEstimated: estimated,
+          truncated: isTruncated(ctx.trace.streamOutcome),
           latencyMs,
           ttftMs: ctx.firstByteAt === undefined ? undefined : ctx.firstByteAt - started,
           attempts: attempts.length,

@@ -52,6 +52,8 @@ export interface DispatchTrace {
   attempts: AttemptTrace[];
   /** Usage as reported so far (final once the stream ended). */
   usage?: Usage;
+  /** The upstream's early counts when `usage` never arrived (see `StreamTranslator.promptUsage`). */
+  promptUsage?: Usage;
   /** Characters of output sent to the client (see `StreamTranslator.outputChars`); set once an answer is committed. */
   outputChars?: number;
   /** How a committed stream ended; undefined while it runs (and for non-streaming answers). */
@@ -295,6 +297,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const trace = call.trace;
     const finish = (outcome: RequestOutcome, error?: string) => {
       trace.usage = translator.usage() ?? trace.usage;
+      if (trace.usage === undefined) trace.promptUsage = translator.promptUsage?.();
       trace.outputChars = translator.outputChars();
       trace.streamOutcome ??= outcome;
       if (error !== undefined) trace.streamError ??= error;

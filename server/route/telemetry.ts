@@ -39,6 +39,8 @@ export interface RequestRecord {
   usage: Usage | undefined;
   /** True when the upstream's usage was missing or untrusted and `usage` is llmux's estimate (reliability F24). */
   usageEstimated: boolean;
+  /** True when a committed stream ended in an error event, not its own end: the client got a partial answer. */
+  truncated: boolean;
   latencyMs: number;
   /** Time to the first byte sent to the client, for streams. */
   ttftMs: number | undefined;

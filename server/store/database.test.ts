@@ -38,6 +38,7 @@ function usageRow(id: number): NewUsageRow {
     stream: 0,
     error: null,
     usage_estimated: 0,
+    truncated: 0,
   };
 }
 
@@ -80,7 +81,7 @@ describe.each(dialects)("$name", (dialect) => {
       usage: [
         "request_id", "at", "principal", "client_dialect", "model", "backend", "provider", "outcome", "status",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms",
-        "attempts", "stream", "error", "key_id", "user_id", "usage_estimated",
+        "attempts", "stream", "error", "key_id", "user_id", "usage_estimated", "truncated",
       ],
       user: ["id", "username", "email", "role", "password_hash", "disabled", "token_version", "created_at", "updated_at"],
     });

@@ -36,6 +36,7 @@ function row(id: string, at: number): NewUsageRow {
     stream: 1,
     error: null,
     usage_estimated: 0,
+    truncated: 0,
   };
 }
 

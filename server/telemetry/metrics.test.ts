@@ -25,6 +25,7 @@ function request(fields: Partial<RequestRecord> = {}): RequestRecord {
     status: 200,
     usage: undefined,
     usageEstimated: false,
+    truncated: false,
     latencyMs: 100,
     ttftMs: undefined,
     attempts: 1,

@@ -30,6 +30,7 @@ export function usageRow(record: RequestRecord): NewUsageRow {
     stream: record.stream ? 1 : 0,
     error: record.error === undefined ? null : record.error.slice(0, MAX_ERROR),
     usage_estimated: record.usageEstimated ? 1 : 0,
+    truncated: record.truncated ? 1 : 0,
   };
 }
 

@@ -26,6 +26,11 @@ describe("estimateUsage", () => {
     expect(estimateUsage(12, 17)).toEqual({ inputTokens: 12, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0 });
     expect(estimateUsage(3, 0)).toEqual({ inputTokens: 3, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });
   });
+
+  it("keeps the prompt as the upstream counted it before answering, cache counters included, over the estimate", () => {
+    const reported = { inputTokens: 40, outputTokens: 1, cacheReadTokens: 900, cacheCreationTokens: 30 };
+    expect(estimateUsage(12, 17, reported)).toEqual({ inputTokens: 40, outputTokens: 5, cacheReadTokens: 900, cacheCreationTokens: 30 });
+  });
 });
 
 describe("responseOutputChars", () => {

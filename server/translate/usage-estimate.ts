@@ -15,12 +15,15 @@ export function trustedTokenCount(value: unknown): number | undefined {
 }
 
 /**
- * llmux's own usage for an answer whose upstream reported none worth trusting: the prompt estimate made for
- * routing (`Requirements.promptTokens`) and the output the client was sent, by the rule of {@link estimateTextTokens}.
- * Cache counters are unknowable and read 0.
+ * llmux's own usage for an answer whose upstream reported no final usage worth trusting: the output the client was
+ * sent, by the rule of {@link estimateTextTokens}, and the prompt as the upstream counted it before answering
+ * (`reported`, from Anthropic's message_start) or else the estimate made for routing (`Requirements.promptTokens`),
+ * with cache counters then unknowable and 0.
  */
-export function estimateUsage(promptTokens: number, outputChars: number): Usage {
-  return { inputTokens: promptTokens, outputTokens: estimateTextTokens(outputChars), cacheReadTokens: 0, cacheCreationTokens: 0 };
+export function estimateUsage(promptTokens: number, outputChars: number, reported?: Usage): Usage {
+  const outputTokens = estimateTextTokens(outputChars);
+  if (reported === undefined) return { inputTokens: promptTokens, outputTokens, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  return { inputTokens: reported.inputTokens, outputTokens, cacheReadTokens: reported.cacheReadTokens, cacheCreationTokens: reported.cacheCreationTokens };
 }
 
 /** A string's length, 0 for anything else: output counting reads wire fields that may be absent or malformed. */

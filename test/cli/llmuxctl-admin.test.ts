@@ -308,7 +308,7 @@ describe("status, discovery, usage and audit", () => {
     let rows: { key: string; requests: string }[] = [];
     for (let i = 0; i < 20 && rows.length === 0; i++) rows = (json(await ctl(home, ["--json", "usage", "--from", "1h", "--group-by", "backend"])).rows ?? []) as typeof rows;
     expect(rows).toEqual([expect.objectContaining({ key: "mock:small", requests: "1" })]);
-    expect((await ctl(home, ["usage", "--from", "1h"])).stdout).toMatch(/^BACKEND +REQUESTS +INPUT TOKENS +OUTPUT TOKENS +ERRORS +ESTIMATED\nmock:small +1 +\d+ +\d+ +0 +0\nTOTAL +1 /);
+    expect((await ctl(home, ["usage", "--from", "1h"])).stdout).toMatch(/^BACKEND +REQUESTS +INPUT TOKENS +OUTPUT TOKENS +ERRORS +ESTIMATED +TRUNCATED\nmock:small +1 +\d+ +\d+ +0 +0 +0\nTOTAL +1 /);
     expect(await ctl(home, ["usage", "--from", "2020-01-01", "--to", "2020-01-02", "--group-by", "model"])).toEqual({ code: 0, stdout: "no usage in this range\n", stderr: "" });
   });
 

@@ -75,6 +75,7 @@ describe("GET /metrics", () => {
       status: 200,
       usage: { inputTokens: 7, outputTokens: 9, cacheReadTokens: 0, cacheCreationTokens: 0 },
       usageEstimated: false,
+    truncated: false,
       latencyMs: 40,
       ttftMs: 15,
       attempts: 1,

@@ -210,6 +210,7 @@ function essentials(row: UsageRow) {
     stream: row.stream,
     error: row.error === null ? null : "present",
     usage_estimated: row.usage_estimated,
+    truncated: row.truncated,
   };
 }
 
@@ -223,7 +224,7 @@ async function finished(res: Response): Promise<string> {
   return id!;
 }
 
-const ok = { principal: "tests", outcome: "ok", status: 200, error: null, usage_estimated: 0 } as const;
+const ok = { principal: "tests", outcome: "ok", status: 200, error: null, usage_estimated: 0, truncated: 0 } as const;
 const gptRow = { ...ok, client_dialect: "openai", model: "gpt", backend: "oa:gpt-up", provider: "oa", input_tokens: 11, output_tokens: 7, attempts: 1 } as const;
 const claudeRow = { ...ok, client_dialect: "anthropic", model: "claude", backend: "an:claude-up", provider: "an", input_tokens: 13, output_tokens: 5, attempts: 1 } as const;
 
@@ -257,31 +258,31 @@ describe("one usage row per request", () => {
       name: "upstream_error: 500 from the only backend",
       send: (gw) => openai(gw, { model: "broken", messages: hi }),
       status: 502,
-      row: { principal: "tests", client_dialect: "openai", model: "broken", backend: "oa:broken-up", provider: "oa", outcome: "upstream_error", status: 502, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 0, error: "present", usage_estimated: 0 },
+      row: { principal: "tests", client_dialect: "openai", model: "broken", backend: "oa:broken-up", provider: "oa", outcome: "upstream_error", status: 502, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 0, error: "present", usage_estimated: 0, truncated: 0 },
     },
     {
       name: "rejected: 400 for a body without messages",
       send: (gw) => openai(gw, { model: "gpt" }),
       status: 400,
-      row: { principal: "tests", client_dialect: "openai", model: "gpt", backend: null, provider: null, outcome: "rejected", status: 400, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
+      row: { principal: "tests", client_dialect: "openai", model: "gpt", backend: null, provider: null, outcome: "rejected", status: 400, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0, truncated: 0 },
     },
     {
       name: "rejected: 401 for an unknown token",
       send: (gw) => openai(gw, { model: "gpt", messages: hi }, "not-a-token"),
       status: 401,
-      row: { principal: null, client_dialect: "openai", model: "", backend: null, provider: null, outcome: "rejected", status: 401, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
+      row: { principal: null, client_dialect: "openai", model: "", backend: null, provider: null, outcome: "rejected", status: 401, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0, truncated: 0 },
     },
     {
       name: "rejected: 404 for a model no backend serves or matches",
       send: (gw) => anthropic(gw, { model: "llama-3", max_tokens: 50, messages: hi }),
       status: 404,
-      row: { principal: "tests", client_dialect: "anthropic", model: "llama-3", backend: null, provider: null, outcome: "rejected", status: 404, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0 },
+      row: { principal: "tests", client_dialect: "anthropic", model: "llama-3", backend: null, provider: null, outcome: "rejected", status: 404, input_tokens: 0, output_tokens: 0, attempts: 0, stream: 0, error: null, usage_estimated: 0, truncated: 0 },
     },
     {
       name: "timeout: the upstream's first byte comes after first_byte_timeout",
       send: (gw) => openai(gw, { model: "slow", messages: hi, stream: true }),
       status: 504,
-      row: { principal: "tests", client_dialect: "openai", model: "slow", backend: "oa:slow-up", provider: "oa", outcome: "timeout", status: 504, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 1, error: "present", usage_estimated: 0 },
+      row: { principal: "tests", client_dialect: "openai", model: "slow", backend: "oa:slow-up", provider: "oa", outcome: "timeout", status: 504, input_tokens: 0, output_tokens: 0, attempts: 1, stream: 1, error: "present", usage_estimated: 0, truncated: 0 },
     },
   ])("$name", async ({ send, status, row }) => {
     const { gw, rows } = await gateway();
@@ -300,7 +301,7 @@ describe("one usage row per request", () => {
     const ids = [await finished(first), await finished(second)];
     const byId = new Map((await rows()).map((r) => [r.request_id, essentials(r)]));
     expect(byId.size).toBe(2);
-    const base = { principal: "tests", client_dialect: "openai", model: "limited", provider: "oa", input_tokens: 0, output_tokens: 0, stream: 0, usage_estimated: 0 } as const;
+    const base = { principal: "tests", client_dialect: "openai", model: "limited", provider: "oa", input_tokens: 0, output_tokens: 0, stream: 0, usage_estimated: 0, truncated: 0 } as const;
     expect(byId.get(ids[0]!)).toEqual({ ...base, request_id: ids[0], backend: "oa:limited-up", outcome: "ok", status: 200, input_tokens: 2, output_tokens: 1, attempts: 1, error: null });
     expect(byId.get(ids[1]!)).toEqual({ ...base, request_id: ids[1], backend: null, provider: null, outcome: "rate_limited", status: 429, attempts: 0, error: null });
   });
@@ -338,7 +339,7 @@ describe("one usage row per request", () => {
     expect((await rows()).map(essentials)).toEqual([
       // Usage comes at the end of a stream: the partial one is estimated, "hi" as 1 input token and the first
       // character sent (the next comes 200 ms later, after the client left) as 1 output token.
-      { request_id: id, principal: "tests", client_dialect: "openai", model: "dribble", backend: "oa:dribble-up", provider: "oa", outcome: "client_closed", status: expect.any(Number), input_tokens: 1, output_tokens: 1, attempts: 1, stream: 1, error: "present", usage_estimated: 1 },
+      { request_id: id, principal: "tests", client_dialect: "openai", model: "dribble", backend: "oa:dribble-up", provider: "oa", outcome: "client_closed", status: expect.any(Number), input_tokens: 1, output_tokens: 1, attempts: 1, stream: 1, error: "present", usage_estimated: 1, truncated: 0 },
     ]);
   });
 
@@ -350,9 +351,12 @@ describe("one usage row per request", () => {
 });
 
 describe("usage the upstream did not report, or not believably (F19, F21, F24)", () => {
-  // The input estimate is the request's own: "hi" is 2 characters, 1 token. The output estimate is what the client
-  // was sent: "four little words" is 17 characters, 5 tokens; the three pieces are 16, 4 tokens.
-  const estimated = { principal: "tests", attempts: 1, usage_estimated: 1 } as const;
+  // The input estimate is the request's own: "hi" is 2 characters, 1 token, unless the upstream counted the prompt
+  // before answering (Anthropic's message_start: 13). The output estimate is what the client was sent: "four little
+  // words" is 17 characters, 5 tokens; the three pieces are 16, 4 tokens. A stream that broke off after it started
+  // is flagged truncated.
+  const estimated = { principal: "tests", attempts: 1, usage_estimated: 1, truncated: 0 } as const;
+  const truncated = { ...estimated, truncated: 1 } as const;
   it.each<{ name: string; send: (gw: TestGateway) => Promise<Response>; row: Omit<Row, "request_id"> }>([
     {
       name: "F24 missing: an OpenAI answer without usage is estimated and flagged",
@@ -367,22 +371,27 @@ describe("usage the upstream did not report, or not believably (F19, F21, F24)",
     {
       name: "F19: an OpenAI stream reset after three pieces of content gets partial, estimated tokens",
       send: (gw) => openai(gw, { model: "reset", messages: hi, stream: true }),
-      row: { ...estimated, client_dialect: "openai", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+      row: { ...truncated, client_dialect: "openai", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
     },
     {
       name: "F19: the same stream for an Anthropic client",
       send: (gw) => anthropic(gw, { model: "reset", max_tokens: 50, messages: hi, stream: true }),
-      row: { ...estimated, client_dialect: "anthropic", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+      row: { ...truncated, client_dialect: "anthropic", model: "reset", backend: "oa:reset-up", provider: "oa", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
     },
     {
-      name: "F21: an Anthropic stream cut before message_delta: message_start's placeholder output is not believed",
+      name: "F21: an Anthropic stream cut before message_delta: message_start's input is kept, its placeholder output is not believed",
       send: (gw) => anthropic(gw, { model: "cut", max_tokens: 50, messages: hi, stream: true }),
-      row: { ...estimated, client_dialect: "anthropic", model: "cut", backend: "an:cut-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 1, output_tokens: 4, stream: 1, error: "present" },
+      row: { ...truncated, client_dialect: "anthropic", model: "cut", backend: "an:cut-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 13, output_tokens: 4, stream: 1, error: "present" },
+    },
+    {
+      name: "F21: the same stream translated for an OpenAI client",
+      send: (gw) => openai(gw, { model: "cut", messages: hi, stream: true }),
+      row: { ...truncated, client_dialect: "openai", model: "cut", backend: "an:cut-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 13, output_tokens: 4, stream: 1, error: "present" },
     },
     {
       name: "F21: an Anthropic stream cut after message_delta keeps the upstream's usage, through the OpenAI translation too",
       send: (gw) => openai(gw, { model: "cut-after-usage", messages: hi, stream: true }),
-      row: { ...estimated, client_dialect: "openai", model: "cut-after-usage", backend: "an:cut-after-usage-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 13, output_tokens: 5, stream: 1, error: "present", usage_estimated: 0 },
+      row: { ...truncated, client_dialect: "openai", model: "cut-after-usage", backend: "an:cut-after-usage-up", provider: "an", outcome: "upstream_error", status: 200, input_tokens: 13, output_tokens: 5, stream: 1, error: "present", usage_estimated: 0 },
     },
   ])("$name", async ({ send, row }) => {
     const { gw, rows } = await gateway();

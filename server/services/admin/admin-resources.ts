@@ -98,5 +98,6 @@ export function usageToProto(summary: UsageSummary): UsageRow {
     outputTokens: BigInt(summary.outputTokens),
     errors: BigInt(summary.errors),
     estimated: BigInt(summary.estimated),
+    truncated: BigInt(summary.truncated),
   });
 }

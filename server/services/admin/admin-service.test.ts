@@ -420,7 +420,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
     const row = (id: string, overrides: Partial<NewUsageRow>): NewUsageRow => ({
       request_id: id, at: T0 - 1000, principal: null, key_id: null, user_id: null, client_dialect: "openai", model: "m1", backend: "b1", provider: "openai",
       outcome: "ok", status: 200, input_tokens: 10, output_tokens: 1, cache_read_tokens: 0, cache_creation_tokens: 0, latency_ms: 5, ttft_ms: null,
-      attempts: 1, stream: 0, error: null, usage_estimated: 0, ...overrides,
+      attempts: 1, stream: 0, error: null, usage_estimated: 0, truncated: 0, ...overrides,
     });
     let alice: TestUser;
     let bob: TestUser;
@@ -432,7 +432,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       aliceKey = (await admin(alice.token).createApiKey({ name: "k" })).key!.id;
       await insertUsage(store.db, store.dialect, [
         row("1", { principal: "alice", user_id: alice.id, key_id: aliceKey, model: "m1" }),
-        row("2", { principal: "alice", user_id: alice.id, model: "m2", outcome: "upstream_error", status: 502 }),
+        row("2", { principal: "alice", user_id: alice.id, model: "m2", outcome: "upstream_error", status: 200, truncated: 1 }),
         row("3", { principal: "bob", user_id: bob.id, model: "m1", input_tokens: 100, usage_estimated: 1 }),
         row("4", { principal: "ci", model: "m3", backend: "b2" }),
         row("old", { principal: "alice", user_id: alice.id, at: T0 - 10_000_000 }),
@@ -458,6 +458,7 @@ describe.each(dialects)("admin service on $name", (dialect) => {
       // How many requests' tokens are llmux's estimate (the upstream reported none it could trust).
       const estimated = await admin(plane.root.token).getUsage({ startTime: timestampFromMs(T0 - 60_000), groupBy: UsageGroupBy.USER });
       expect(estimated.rows.map((r) => [r.key, Number(r.estimated)]).sort()).toEqual([["", 0], [alice.id, 0], [bob.id, 1]].sort());
+      expect(estimated.rows.map((r) => [r.key, Number(r.truncated)]).sort()).toEqual([["", 0], [alice.id, 1], [bob.id, 0]].sort());
       expect(await usage({ startTime: timestampFromMs(T0 - 20_000_000), userId: alice.id, groupBy: UsageGroupBy.USER })).toEqual([[alice.id, 3, 30, 3, 1]]);
     });
 

@@ -37,6 +37,7 @@ function record(at: number, tokens: number): RequestRecord {
     status: 200,
     usage: { inputTokens: tokens, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
     usageEstimated: false,
+    truncated: false,
     latencyMs: 0,
     ttftMs: undefined,
     attempts: 1,

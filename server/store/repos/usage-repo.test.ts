@@ -31,6 +31,7 @@ function row(id: string, at: number, overrides: Partial<NewUsageRow> = {}): NewU
     stream: 0,
     error: null,
     usage_estimated: 0,
+    truncated: 0,
     ...overrides,
   };
 }
@@ -38,7 +39,7 @@ function row(id: string, at: number, overrides: Partial<NewUsageRow> = {}): NewU
 /** The integer columns of `usage`. */
 const INTEGER_COLUMNS = [
   "at", "status", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "latency_ms", "ttft_ms", "attempts", "stream",
-  "usage_estimated",
+  "usage_estimated", "truncated",
 ] as const;
 
 /** SQLite's storage class (`typeof()`) of some columns, per stored row in time order. */
@@ -224,7 +225,7 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       await insertUsage(store.db, store.dialect, [
         row("1", T0, { backend: "b1", model: "m1", principal: "alice", key_id: "k1", user_id: "u1", input_tokens: 1, output_tokens: 10 }),
         row("2", T0 + 1, { backend: "b2", model: "m1", principal: "bob", user_id: "u2", input_tokens: 2, output_tokens: 20, usage_estimated: 1 }),
-        row("3", T0 + 2, { backend: "b1", model: "m2", principal: null, input_tokens: 4, output_tokens: 40 }),
+        row("3", T0 + 2, { backend: "b1", model: "m2", principal: null, input_tokens: 4, output_tokens: 40, outcome: "upstream_error", truncated: 1 }),
         row("4", T0 + 3, { backend: null, provider: null, model: "m2", principal: "alice", key_id: "k2", user_id: "u1", input_tokens: 0, output_tokens: 0, outcome: "rejected" }),
         row("outside", T0 + 10, { backend: "b1", model: "m1", principal: "alice", key_id: "k1", user_id: "u1", input_tokens: 1000, output_tokens: 1000 }),
       ]);
@@ -234,40 +235,40 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
       [
         "backend",
         [
-          { key: null, requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 },
-          { key: "b1", requests: 2, inputTokens: 5, outputTokens: 50, errors: 0, estimated: 0 },
-          { key: "b2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
+          { key: null, requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0, truncated: 0 },
+          { key: "b1", requests: 2, inputTokens: 5, outputTokens: 50, errors: 1, estimated: 0, truncated: 1 },
+          { key: "b2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1, truncated: 0 },
         ],
       ],
       [
         "model",
         [
-          { key: "m1", requests: 2, inputTokens: 3, outputTokens: 30, errors: 0, estimated: 1 },
-          { key: "m2", requests: 2, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0 },
+          { key: "m1", requests: 2, inputTokens: 3, outputTokens: 30, errors: 0, estimated: 1, truncated: 0 },
+          { key: "m2", requests: 2, inputTokens: 4, outputTokens: 40, errors: 2, estimated: 0, truncated: 1 },
         ],
       ],
       [
         "principal",
         [
-          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 },
-          { key: "alice", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0 },
-          { key: "bob", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
+          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0, truncated: 1 },
+          { key: "alice", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0, truncated: 0 },
+          { key: "bob", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1, truncated: 0 },
         ],
       ],
       [
         "key_id",
         [
-          { key: null, requests: 2, inputTokens: 6, outputTokens: 60, errors: 0, estimated: 1 },
-          { key: "k1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 },
-          { key: "k2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 },
+          { key: null, requests: 2, inputTokens: 6, outputTokens: 60, errors: 1, estimated: 1, truncated: 1 },
+          { key: "k1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0, truncated: 0 },
+          { key: "k2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0, truncated: 0 },
         ],
       ],
       [
         "user_id",
         [
-          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 },
-          { key: "u1", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0 },
-          { key: "u2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1 },
+          { key: null, requests: 1, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0, truncated: 1 },
+          { key: "u1", requests: 2, inputTokens: 1, outputTokens: 10, errors: 1, estimated: 0, truncated: 0 },
+          { key: "u2", requests: 1, inputTokens: 2, outputTokens: 20, errors: 0, estimated: 1, truncated: 0 },
         ],
       ],
     ])("groups by %s", async (groupBy, expected) => {
@@ -275,11 +276,11 @@ describe.each(dialects)("usage repo on $name", (dialect) => {
     });
 
     it.each<[string, UsageFilter, UsageSummary[]]>([
-      ["one backend", { backend: "b1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 }, { key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 }]],
-      ["one key", { keyId: "k2" }, [{ key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 }]],
-      ["one user", { userId: "u1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0 }, { key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0 }]],
+      ["one backend", { backend: "b1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0, truncated: 0 }, { key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0, truncated: 1 }]],
+      ["one key", { keyId: "k2" }, [{ key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0, truncated: 0 }]],
+      ["one user", { userId: "u1" }, [{ key: "m1", requests: 1, inputTokens: 1, outputTokens: 10, errors: 0, estimated: 0, truncated: 0 }, { key: "m2", requests: 1, inputTokens: 0, outputTokens: 0, errors: 1, estimated: 0, truncated: 0 }]],
       ["rows without a user, of one principal", { userId: null, principal: "bob" }, []],
-      ["rows without a user", { userId: null }, [{ key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 0, estimated: 0 }]],
+      ["rows without a user", { userId: null }, [{ key: "m2", requests: 1, inputTokens: 4, outputTokens: 40, errors: 1, estimated: 0, truncated: 1 }]],
       ["a user and a key that do not go together", { userId: "u2", keyId: "k1" }, []],
     ])("filters to %s", async (_name, filter, expected) => {
       expect(await summarizeUsage(store.db, { from: T0, to: T0 + 10, groupBy: "model", filter })).toEqual(expected);

@@ -32,6 +32,7 @@ const USAGE_COLUMNS = Object.keys({
   stream: true,
   error: true,
   usage_estimated: true,
+  truncated: true,
 } satisfies Record<keyof UsageTable, true>);
 
 const COLUMN_LIST = sql.join(USAGE_COLUMNS.map((column) => sql.ref(column)));
@@ -129,6 +130,8 @@ export interface UsageSummary {
   errors: number;
   /** Requests whose usage is llmux's estimate (`usage_estimated`). */
   estimated: number;
+  /** Requests whose client got a partial answer ended by an error (`truncated`). */
+  truncated: number;
 }
 
 /**
@@ -150,6 +153,7 @@ export async function summarizeUsage(
       eb.fn.sum("output_tokens").as("output_tokens"),
       eb.fn.sum(eb.case().when("outcome", "=", "ok").then(0).else(1).end()).as("errors"),
       eb.fn.sum("usage_estimated").as("estimated"),
+      eb.fn.sum("truncated").as("truncated"),
     ])
     .where("at", ">=", query.from)
     .where("at", "<", query.to);
@@ -168,6 +172,7 @@ export async function summarizeUsage(
       outputTokens: Number(row.output_tokens),
       errors: Number(row.errors),
       estimated: Number(row.estimated),
+      truncated: Number(row.truncated),
     }))
     .sort((a, b) => (a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1));
 }

@@ -60,6 +60,11 @@ export interface UsageTable {
    * `insertUsage` turns a missing key into NULL, which the NOT NULL column refuses.
    */
   usage_estimated: 0 | 1;
+  /**
+   * 1 when the client got a partial answer ended by an error event: the upstream broke, stalled or overran after
+   * the answer was committed (the stream had started), or the drain deadline cut it. Required on insert, as above.
+   */
+  truncated: 0 | 1;
   /** A short error description without secrets; null on success. */
   error: string | null;
 }

@@ -109,6 +109,11 @@ export class AnthropicStreamDecoder {
     return this.#s.usage.final();
   }
 
+  /** message_start's counts (merged with any message_delta's), trusted, else undefined. */
+  promptUsage(): Usage | undefined {
+    return this.#s.usage.current();
+  }
+
   #messageStart(data: Json): ChatEvent[] {
     const s = this.#s;
     if (s.phase !== "awaiting_start") outOfOrder();

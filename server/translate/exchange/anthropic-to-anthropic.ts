@@ -134,6 +134,7 @@ function createPassthroughStream(): StreamTranslator {
     },
     error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err))}\n\n`,
     usage: () => usage.final(),
+    promptUsage: () => usage.current(),
     outputChars: () => chars,
     contentSeen: () => content,
   };

@@ -74,5 +74,6 @@ export function withGptOssFix(decoder: StreamDecoder, fixer: GptOssStreamFixer):
     },
     end: () => decoder.end(),
     usage: () => decoder.usage(),
+    promptUsage: () => decoder.promptUsage?.(),
   };
 }

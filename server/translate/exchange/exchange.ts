@@ -22,6 +22,12 @@ export interface StreamTranslator {
    */
   usage(): Usage | undefined;
   /**
+   * The counts an upstream reports before its answer (Anthropic's message_start: input and cache counters exact,
+   * output a placeholder), when it did and they are trusted; absent for dialects that report only at the end. What
+   * an estimate for a stream that broke before its final usage keeps exact.
+   */
+  promptUsage?(): Usage | undefined;
+  /**
    * Characters of text, thinking and tool-call arguments sent to the client so far: what llmux estimates output
    * tokens from when `usage()` has nothing to say. A length added per delta, nothing more on the hot path.
    */
@@ -73,6 +79,8 @@ export interface StreamDecoder {
   end(): ChatEvent[];
   /** The upstream's final, trustworthy usage once it arrived (even if the stream then breaks), else undefined. */
   usage(): Usage | undefined;
+  /** See `StreamTranslator.promptUsage`. */
+  promptUsage?(): Usage | undefined;
 }
 
 /** The canonical stream encoder of one client dialect. */
@@ -138,6 +146,7 @@ export function translateStream(decoder: StreamDecoder, encoder: StreamEncoder):
     end: () => encode(decoder.end()),
     error: (err) => encoder.error(err),
     usage: () => decoder.usage(),
+    promptUsage: () => decoder.promptUsage?.(),
     outputChars: () => chars,
     contentSeen: () => content,
   };

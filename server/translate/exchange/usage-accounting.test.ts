@@ -87,10 +87,13 @@ describe.each(ROUTES)("usage accounting, %s", (_name, upstream, create) => {
     expect(t.outputChars()).toBe(PIECE_CHARS);
   });
 
-  it("a stream that breaks after three content deltas: no usage, and the characters sent so far", () => {
+  it("a stream that breaks after three content deltas: no usage, the prompt as counted up front, and the characters sent so far", () => {
     const t = translator(create(true));
     for (const event of upstreamStream(upstream, GOOD[upstream].raw).content) t.push(event);
     expect(t.usage()).toBeUndefined();
+    // Anthropic counts the prompt in message_start (its output count there is a placeholder); OpenAI only at the end.
+    const early = upstream === "anthropic" ? { inputTokens: 13, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 } : undefined;
+    expect(t.promptUsage?.()).toEqual(early);
     expect(t.outputChars()).toBe(PIECE_CHARS);
   });
 
