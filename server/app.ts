@@ -13,7 +13,7 @@ import { registerAnthropicRoutes } from "./facade/anthropic-plugin.js";
 import { createAuthHook } from "./facade/auth-hook.js";
 import { createCorsHook } from "./facade/cors.js";
 import { parseJsonBody } from "./facade/json-body.js";
-import { answerClientError, sendError } from "./facade/error-reply.js";
+import { answerClientError, sendError, sendNotFound } from "./facade/error-reply.js";
 import { registerHealthRoutes } from "./facade/health-routes.js";
 import { registerMetricsRoutes } from "./facade/metrics-routes.js";
 import { registerModelRoutes } from "./facade/models-routes.js";
@@ -326,9 +326,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.decorateRequest("principal", undefined);
   fastify.decorateRequest("llm", undefined);
   fastify.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  fastify.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, llmuxError(Reason.NOT_FOUND, `no route for ${request.method} ${request.url.split("?")[0]}`)),
-  );
+  fastify.setNotFoundHandler(sendNotFound);
   // Requests log through the gateway's logger itself, not a child per request (a pino child costs more than the
   // rest of the log line): the lines that concern a request carry its reqId explicitly.
   fastify.setChildLoggerFactory((parent) => parent);

@@ -49,6 +49,22 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
 }
 
+/** `/package.Service/Method`: the path of a procedure, as Connect, gRPC and gRPC-Web clients call it. */
+const PROCEDURE_PATH = /^\/[a-z]\w*(?:\.[a-z]\w*)*\.[A-Z]\w*\/[A-Z]\w*$/;
+
+/**
+ * Answers a request no route matched: an error in its dialect, except that a path shaped like a procedure gets a
+ * Connect error (`unimplemented`, with the 404 Connect servers answer an unknown procedure with), so an RPC client
+ * of the facade port reads the code it expects rather than an OpenAI body.
+ */
+export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split("?")[0]!;
+  if (PROCEDURE_PATH.test(path)) {
+    return reply.code(404).type("application/json").send(JSON.stringify({ code: "unimplemented", message: `no procedure ${path.slice(1)}` }));
+  }
+  return sendError(request, reply, llmuxError(Reason.NOT_FOUND, `no route for ${request.method} ${path}`));
+}
+
 /** The status Node itself answers each parser error with (`socketOnError` in node:_http_server); others are 400. */
 const CLIENT_ERRORS: Readonly<Record<string, { status: number; reason: Reason; message: string }>> = {
   HPE_HEADER_OVERFLOW: { status: 431, reason: Reason.INVALID_REQUEST, message: "request headers are too large" },

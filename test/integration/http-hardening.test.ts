@@ -4,14 +4,18 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import Sqlite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { AdminService } from "../../gen/llmux/admin/v1/admin_service_pb.js";
 import { buildApp, createLogger } from "../../server/app.js";
 import { parseConfig } from "../../server/config/load.js";
 import { startMockUpstream, type MockReply, type MockUpstream } from "../helpers/mock-upstream.js";
 
 // Findings of the HTTP facade's security audit: a request body that never arrives, a client that stops reading a
-// stream, the error dialect of encoded and absolute-form targets, Node's parser errors, and compressed bodies.
+// stream, the error dialect of encoded and absolute-form targets and of unknown procedures, Node's parser errors,
+// and compressed bodies.
 // Everything runs over real sockets against the real gateway (buildApp), with timeouts short enough for a test.
 
 const TOKEN = "hardening-token";
@@ -224,6 +228,33 @@ describe("the error dialect follows the matched route, not the raw target", () =
     const gw = await start({ type: "openai-chat", content: "unused" });
     const res = await fetch(`${gw.url}/v1/messages/nope`, { method: "POST", headers: { "content-type": "application/json" }, body: MESSAGES_BODY });
     expect([res.status, await res.json()]).toEqual([404, { type: "error", error: { type: "not_found_error", message: "no route for POST /v1/messages/nope" } }]);
+  });
+});
+
+describe("an unknown procedure on the facade port", () => {
+  it("gets Connect's unimplemented with a 404, which a Connect client reads as its code", async () => {
+    const gw = await start({ type: "openai-chat", content: "unused" });
+    const res = await fetch(`${gw.url}/llmux.admin.v1.AdminService/DropDatabase`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+      body: "{}",
+    });
+    expect([res.status, res.headers.get("content-type"), await res.json()]).toEqual([
+      404,
+      "application/json; charset=utf-8",
+      { code: "unimplemented", message: "no procedure llmux.admin.v1.AdminService/DropDatabase" },
+    ]);
+    const transport = createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" });
+    const missing = { ...AdminService.method.listUsers, name: "DropDatabase" };
+    const err = await transport.unary(missing, undefined, undefined, undefined, {}).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect([(err as ConnectError).code, (err as ConnectError).rawMessage]).toEqual([Code.Unimplemented, "no procedure llmux.admin.v1.AdminService/DropDatabase"]);
+  });
+
+  it("a path that is not a procedure keeps the dialect's 404", async () => {
+    const gw = await start({ type: "openai-chat", content: "unused" });
+    const res = await fetch(`${gw.url}/llmux.admin.v1.AdminService/drop/x`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect([res.status, await res.json()]).toEqual([404, openaiError("no route for POST /llmux.admin.v1.AdminService/drop/x", "not_found")]);
   });
 });
 
