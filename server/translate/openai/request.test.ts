@@ -57,6 +57,8 @@ describe("openaiRequestToCanonical", () => {
   it.each([
     ["audio part", [user([{ type: "input_audio", input_audio: { data: "", format: "wav" } }])], "messages.0.content.0.type", "input_audio content parts are not supported for this backend"],
     ["file part", [user([{ type: "text", text: "a" }, { type: "file", file: { file_id: "f" } }])], "messages.0.content.1.type", "file content parts are not supported for this backend"],
+    ["vLLM video part", [user([{ type: "video_url", video_url: { url: "https://x/a.mp4" } }])], "messages.0.content.0.type", "video_url content parts are not supported for this backend"],
+    ["refusal in a user message", [user([{ type: "refusal", refusal: "no" }])], "messages.0.content.0.type", "unsupported content part type: refusal"],
     ["ftp image", [user([{ type: "image_url", image_url: { url: "ftp://x/y.png" } }])], "messages.0.content.0.image_url.url", "image_url.url must be an http(s) URL or a base64 data: URL"],
     ["non-base64 data URL", [user([{ type: "image_url", image_url: { url: "data:image/svg+xml,<svg/>" } }])], "messages.0.content.0.image_url.url", "image_url.url must be an http(s) URL or a base64 data: URL"],
     [

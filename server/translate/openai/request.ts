@@ -100,19 +100,19 @@ function given<T>(value: T | null | undefined): value is T {
 // OpenAI client → canonical
 // ---------------------------------------------------------------------------------------------------------------
 
-function textPart(part: Record<string, unknown>, param: string): TextBlock[] {
-  if (typeof part.text !== "string") invalid("text must be a string", `${param}.text`);
-  return part.text.length > 0 ? [{ type: "text", text: part.text }] : [];
+/** Text as a block; empty text is left out. */
+function textBlocks(text: string): TextBlock[] {
+  return text.length > 0 ? [{ type: "text", text }] : [];
 }
 
 /** Text of a system, developer or tool message: a string or text parts; empty text is left out. */
-function textContent(content: unknown, param: string): TextBlock[] {
+function textContent(content: OpenAIMessage["content"], param: string): TextBlock[] {
   if (!given(content)) return [];
-  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : [];
+  if (typeof content === "string") return textBlocks(content);
   const blocks: TextBlock[] = [];
-  (content as Array<Record<string, unknown>>).forEach((part, j) => {
-    if (part.type !== "text") invalid(`content parts of this message must be text, not ${String(part.type)}`, `${param}.${j}.type`);
-    blocks.push(...textPart(part, `${param}.${j}`));
+  content.forEach((part, j) => {
+    if (part.type !== "text") invalid(`content parts of this message must be text, not ${part.type}`, `${param}.${j}.type`);
+    blocks.push(...textBlocks(part.text));
   });
   return blocks;
 }
@@ -120,36 +120,34 @@ function textContent(content: unknown, param: string): TextBlock[] {
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 /** `data:` URLs become base64 sources, http(s) URLs url sources; llmux never fetches an image itself. */
-function imageSource(url: unknown, param: string): ImageSource {
-  if (typeof url !== "string") invalid("image_url.url must be a string", param);
+function imageSource(url: string, param: string): ImageSource {
   const data = DATA_URL.exec(url);
   if (data !== null) return { type: "base64", mediaType: data[1]!, data: data[2]! };
   if (/^https?:\/\//i.test(url)) return { type: "url", url };
   return invalid("image_url.url must be an http(s) URL or a base64 data: URL", param);
 }
 
-function userContent(content: unknown, param: string): Array<TextBlock | ImageBlock> {
+function userContent(content: OpenAIMessage["content"], param: string): Array<TextBlock | ImageBlock> {
   if (!given(content)) return [];
-  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : [];
+  if (typeof content === "string") return textBlocks(content);
   const blocks: Array<TextBlock | ImageBlock> = [];
-  (content as Array<Record<string, unknown>>).forEach((part, j) => {
+  content.forEach((part, j) => {
     const at = `${param}.${j}`;
     switch (part.type) {
       case "text":
-        blocks.push(...textPart(part, at));
+        blocks.push(...textBlocks(part.text));
         break;
-      case "image_url": {
-        const image = part.image_url;
-        if (!isRecord(image)) invalid("image_url must be an object", `${at}.image_url`);
+      case "image_url":
         // `detail` has no Anthropic equivalent.
-        blocks.push({ type: "image", source: imageSource(image.url, `${at}.image_url.url`) });
+        blocks.push({ type: "image", source: imageSource(part.image_url.url, `${at}.image_url.url`) });
         break;
-      }
       case "input_audio":
       case "file":
+      case "audio_url":
+      case "video_url":
         invalid(`${part.type} content parts are not supported for this backend`, `${at}.type`);
       default:
-        invalid(`unsupported content part type: ${String(part.type)}`, `${at}.type`);
+        invalid(`unsupported content part type: ${part.type}`, `${at}.type`);
     }
   });
   return blocks;
@@ -194,20 +192,17 @@ function assistantContent(message: OpenAIMessage, param: string): ContentBlock[]
   if (given(message.function_call)) invalid("function_call is not supported; use tool_calls", `${param}.function_call`);
   const blocks: ContentBlock[] = [];
   const content = message.content;
-  if (typeof content === "string") {
-    if (content.length > 0) blocks.push({ type: "text", text: content });
-  } else if (given(content)) {
+  if (typeof content === "string") blocks.push(...textBlocks(content));
+  else if (given(content)) {
     content.forEach((part, j) => {
-      const at = `${param}.content.${j}`;
-      if (part.type === "text") blocks.push(...textPart(part, at));
-      else if (part.type === "refusal" && typeof part.refusal === "string") {
-        if (part.refusal.length > 0) blocks.push({ type: "text", text: part.refusal });
-      } else invalid(`assistant content parts must be text or refusal, not ${String(part.type)}`, `${at}.type`);
+      if (part.type === "text") blocks.push(...textBlocks(part.text));
+      else if (part.type === "refusal") blocks.push(...textBlocks(part.refusal));
+      else invalid(`assistant content parts must be text or refusal, not ${part.type}`, `${param}.content.${j}.type`);
     });
   }
   // A refusal the client echoes back is what the assistant said; `refusal: null`, `annotations`, `audio` and
   // `name` carry nothing a translated backend can use.
-  if (typeof message.refusal === "string" && message.refusal.length > 0) blocks.push({ type: "text", text: message.refusal });
+  if (typeof message.refusal === "string") blocks.push(...textBlocks(message.refusal));
   const calls = message.tool_calls;
   if (given(calls)) {
     if (!Array.isArray(calls)) invalid("tool_calls must be an array", `${param}.tool_calls`);

@@ -13,7 +13,7 @@ function walk(body: OpenAIChatBody, tally: Tally): void {
     if (typeof content === "string") tally.text(content);
     else if (Array.isArray(content)) {
       for (const part of content) {
-        if (part.type === "text" && typeof part.text === "string") tally.text(part.text);
+        if (part.type === "text") tally.text(part.text);
         else if (part.type === "image_url") tally.image();
       }
     }

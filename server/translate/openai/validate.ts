@@ -3,11 +3,18 @@ import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
 import { MAX_MODEL_LENGTH, MAX_TOOLS } from "../requirements.js";
+import type { OpenAIImagePart, OpenAIRefusalPart, OpenAITextPart, OpenAIUnsupportedPart } from "./wire.js";
+
+/**
+ * A content part after validation: one of the types below, carrying its field (`text` and `refusal` strings,
+ * `image_url.url` a string, the others' field an object). Extra members (`cache_control`, `detail`) are kept.
+ */
+export type OpenAIContentPart = OpenAITextPart | OpenAIImagePart | OpenAIRefusalPart | OpenAIUnsupportedPart;
 
 /** An OpenAI chat message after validation; content is checked for shape, not for every optional field. */
 export interface OpenAIMessage {
   role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
-  content?: string | Array<Record<string, unknown>> | null;
+  content?: string | OpenAIContentPart[] | null;
   [key: string]: unknown;
 }
 
@@ -33,19 +40,19 @@ const MAX_MESSAGES = 100_000;
 const MAX_LOGIT_BIAS = 1024;
 
 /**
- * Content part types a client may send, each with the field that must carry it: OpenAI's own (text, image_url,
- * input_audio, file, refusal) and vLLM's audio and video URLs. Any other type is refused here, with its `param`,
- * rather than by whichever backend it reaches.
+ * Content part types a client may send, each with the shape of the field named after it: OpenAI's own (text,
+ * image_url, input_audio, file, refusal) and vLLM's audio and video URLs. Any other type is refused here, with its
+ * `param`, rather than by whichever backend it reaches.
  */
-const PART_FIELDS: ReadonlyMap<string, "string" | "object" | "url"> = new Map([
-  ["text", "string"],
-  ["refusal", "string"],
-  ["image_url", "url"],
-  ["audio_url", "url"],
-  ["video_url", "url"],
-  ["input_audio", "object"],
-  ["file", "object"],
-] as const);
+const PART_FIELDS: Readonly<Record<OpenAIContentPart["type"], "string" | "object" | "url">> = {
+  text: "string",
+  refusal: "string",
+  image_url: "url",
+  audio_url: "url",
+  video_url: "url",
+  input_audio: "object",
+  file: "object",
+};
 
 function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
@@ -61,7 +68,7 @@ function checkOptionalNumber(body: Record<string, unknown>, key: string, min: nu
 }
 
 function checkPart(part: Record<string, unknown>, type: string, at: string): void {
-  const kind = PART_FIELDS.get(type);
+  const kind = Object.hasOwn(PART_FIELDS, type) ? PART_FIELDS[type as OpenAIContentPart["type"]] : undefined;
   if (kind === undefined) invalid(`unsupported content part type: ${type.slice(0, 64)}`, `${at}.type`);
   const value = part[type];
   if (kind === "string") {

@@ -22,9 +22,12 @@ export interface OpenAIRefusalPart {
   refusal: string;
 }
 
-/** Parts llmux cannot translate (audio input, files); listed so the decoder can name them in its 400. */
+/**
+ * Parts llmux passes to OpenAI-compatible backends but cannot translate (audio input, files, vLLM's audio and video
+ * URLs); listed so the decoder can name them in its 400.
+ */
 export interface OpenAIUnsupportedPart {
-  type: "input_audio" | "file";
+  type: "input_audio" | "file" | "audio_url" | "video_url";
   [key: string]: unknown;
 }
 
