@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { GATEWAY_KEYS, isProviderName, MAX_NAME, MAX_WINDOW_LIMIT, normalizeBaseUrl } from "../config/validate.js";
 import type { BackendConfig, ProviderKind } from "../config/types.js";
 import { llmuxError, Reason } from "../errors/llmux-error.js";
+import { hasControlChars } from "../lib/control-chars.js";
 import { isMetadataAddress, METADATA_REFUSED } from "../lib/url-guard.js";
 
 // Validation of providers and backends entered through the admin API, with the rules the configuration file
@@ -17,7 +18,6 @@ export const MAX_API_KEY_LENGTH = 4096;
 export const MAX_KEY_ADD_BYTES = 64 * 1024;
 /** Keys that could reach an object's prototype when request bodies are edited. */
 const UNSAFE_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function invalid(message: string, param: string): never {
   throw llmuxError(Reason.INVALID_REQUEST, message, { param });
@@ -69,7 +69,7 @@ export async function checkResolvedHost(url: string, lookup: HostLookup, param =
 
 /** A provider key: at most 4096 characters, no control characters (they would split the header it is sent in). */
 export function checkApiKey(key: string, param = "api_key"): string {
-  if (key.length > MAX_API_KEY_LENGTH || CONTROL.test(key)) invalid(`${param} must be at most ${MAX_API_KEY_LENGTH} characters without control characters`, param);
+  if (key.length > MAX_API_KEY_LENGTH || hasControlChars(key)) invalid(`${param} must be at most ${MAX_API_KEY_LENGTH} characters without control characters`, param);
   return key;
 }
 
@@ -95,7 +95,7 @@ export interface BackendInput {
 
 /** A name, model, alias or glob: 1-256 characters without control characters. */
 function text(value: string, param: string): string {
-  if (value.length === 0 || value.length > MAX_NAME || CONTROL.test(value)) invalid(`${param} must be 1 to ${MAX_NAME} characters without control characters`, param);
+  if (value.length === 0 || value.length > MAX_NAME || hasControlChars(value)) invalid(`${param} must be 1 to ${MAX_NAME} characters without control characters`, param);
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { Agent, request } from "undici";
 import type { BackendConfig, DiscoveryConfig, DiscoveryServerConfig, ProviderConfig } from "../config/types.js";
+import { hasControlChars } from "../lib/control-chars.js";
 import { guardedLookup, METADATA_LOOKUP_CODE, systemResolver, type HostResolver } from "../lib/guarded-lookup.js";
 
 /** One model found on a server. */
@@ -82,7 +83,6 @@ export const FORGET_AFTER_FAILURES = 3;
 /** Models kept per server; a longer list is cut. */
 export const MAX_MODELS_PER_SERVER = 1000;
 const MAX_MODEL_ID = 256;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A failed poll, with a message safe to show: a status code or error code, never the fetched content. */
 class PollError extends Error {}
@@ -147,7 +147,7 @@ function parseModelList(text: string): { id: string; context: number | undefined
   for (const item of data) {
     if (typeof item !== "object" || item === null) continue;
     const { id, max_model_len: maxLen } = item as Record<string, unknown>;
-    if (typeof id !== "string" || id === "" || id.length > MAX_MODEL_ID || CONTROL.test(id) || seen.has(id)) continue;
+    if (typeof id !== "string" || id === "" || id.length > MAX_MODEL_ID || hasControlChars(id) || seen.has(id)) continue;
     seen.add(id);
     const context = typeof maxLen === "number" && Number.isSafeInteger(maxLen) && maxLen > 0 && maxLen <= 0xffffffff ? maxLen : undefined;
     models.push({ id, context });

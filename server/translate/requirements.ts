@@ -1,9 +1,22 @@
+import { hasControlChars } from "../lib/control-chars.js";
+
 /**
  * Longest model name a request may ask for, in either dialect and in the Route service: selection matches it
  * against every backend's `model_match` globs, whose cost grows with the name's length, and it ends up in logs and
  * headers. Real names are far shorter.
  */
-export const MAX_MODEL_LENGTH = 256;
+const MAX_MODEL_LENGTH = 256;
+
+/**
+ * What is wrong with a requested model name that is a non-empty string, or undefined: longer than
+ * {@link MAX_MODEL_LENGTH}, or holding control characters (it ends up in log lines and headers). One check for both
+ * dialects' validators and the Route service; each words the missing or empty name its own way.
+ */
+export function modelNameProblem(model: string): string | undefined {
+  if (model.length > MAX_MODEL_LENGTH) return `must be at most ${MAX_MODEL_LENGTH} characters`;
+  if (hasControlChars(model)) return "must not contain control characters";
+  return undefined;
+}
 
 /**
  * Most tools a request may declare, in either dialect. Every tool is translated, counted and sent on each call, so

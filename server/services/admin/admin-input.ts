@@ -1,6 +1,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
+import { hasControlChars } from "../../lib/control-chars.js";
 
 // Request validation for the admin service. Every check names the field at fault (`param`) and never echoes a
 // secret; lengths are capped before any expensive work.
@@ -11,7 +12,6 @@ export const MIN_PASSWORD_LENGTH = 12;
 /** Longest password accepted: scrypt takes any length, but a megabyte "password" is an attack, not a password. */
 export const MAX_PASSWORD_LENGTH = 1024;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Model patterns per key, and characters per pattern (the glob matcher is linear, but inputs stay small). */
 const MAX_MODEL_PATTERNS = 100;
 const MAX_PATTERN_LENGTH = 256;
@@ -56,7 +56,7 @@ export function checkEmail(email: string): string {
 /** A key's label: 1-100 characters without control characters. */
 export function checkKeyName(name: string): string {
   const value = name.trim();
-  if (value.length === 0 || value.length > MAX_KEY_NAME_LENGTH || CONTROL.test(value)) {
+  if (value.length === 0 || value.length > MAX_KEY_NAME_LENGTH || hasControlChars(value)) {
     invalid(`name must be 1-${MAX_KEY_NAME_LENGTH} characters without control characters`, "name");
   }
   return value;
@@ -66,7 +66,7 @@ export function checkKeyName(name: string): string {
 export function checkModelPatterns(patterns: readonly string[]): string[] {
   if (patterns.length > MAX_MODEL_PATTERNS) invalid(`allowed_models may list at most ${MAX_MODEL_PATTERNS} patterns`, "allowed_models");
   return patterns.map((pattern, i) => {
-    if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH || CONTROL.test(pattern)) {
+    if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH || hasControlChars(pattern)) {
       invalid(`allowed_models[${i}] must be 1-${MAX_PATTERN_LENGTH} characters without control characters`, `allowed_models[${i}]`);
     }
     return pattern;

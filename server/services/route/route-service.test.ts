@@ -112,4 +112,10 @@ describe("RouteService requirements", () => {
     }
     await expect(client.explainRoute({ requirements: { model: "a".repeat(256) } })).resolves.toBeDefined();
   });
+
+  it("refuses a model name with control characters, as the facade does: it ends up in log lines", async () => {
+    for (const model of ["gpt\r\nx-evil: 1", "gpt\u0085"]) {
+      await expect(client.selectBackend({ requirements: { model } })).rejects.toThrow("requirements.model must not contain control characters");
+    }
+  });
 });

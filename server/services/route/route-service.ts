@@ -15,7 +15,7 @@ import type { BackendConfig, ProviderConfig } from "../../config/types.js";
 import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import type { BackendState, BackendStats, Unavailability, WindowUsage } from "../../route/backend-state.js";
 import { selectBackends, type Decision, type Selection, type SkipReason as SelectSkipReason } from "../../route/select.js";
-import { MAX_MODEL_LENGTH, type Requirements } from "../../translate/requirements.js";
+import { modelNameProblem, type Requirements } from "../../translate/requirements.js";
 
 const SKIP_REASONS: Readonly<Record<SelectSkipReason, SkipReason>> = {
   model_name_mismatch: SkipReason.MODEL_NAME_MISMATCH,
@@ -168,9 +168,8 @@ export function createRouteService(deps: RouteServiceDeps): RouteServiceImpl {
 function requirementsFrom(req: RouteRequirements | undefined): Requirements {
   if (!req) throw llmuxError(Reason.INVALID_REQUEST, "requirements are required", { param: "requirements" });
   if (req.model.length === 0) throw llmuxError(Reason.INVALID_REQUEST, "requirements.model is required", { param: "requirements.model" });
-  if (req.model.length > MAX_MODEL_LENGTH) {
-    throw llmuxError(Reason.INVALID_REQUEST, `requirements.model must be at most ${MAX_MODEL_LENGTH} characters`, { param: "requirements.model" });
-  }
+  const modelProblem = modelNameProblem(req.model);
+  if (modelProblem !== undefined) throw llmuxError(Reason.INVALID_REQUEST, `requirements.model ${modelProblem}`, { param: "requirements.model" });
   return {
     model: req.model,
     promptTokens: req.promptTokens,

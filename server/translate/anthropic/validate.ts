@@ -3,7 +3,7 @@ import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
-import { MAX_MODEL_LENGTH, MAX_TOOLS } from "../requirements.js";
+import { MAX_TOOLS, modelNameProblem } from "../requirements.js";
 
 /** Most messages in one request; bounds validation and translation work. */
 export const MAX_MESSAGES = 100_000;
@@ -25,8 +25,6 @@ const TOOL_RESULT_BLOCK_TYPES = new Set(["text", "image", "document", "search_re
 const TOOL_CHOICE_TYPES = new Set(["auto", "any", "tool", "none"]);
 const THINKING_TYPES = new Set(["enabled", "adaptive", "disabled", "between_tools"]);
 const EFFORTS = new Set(["low", "medium", "high", "xhigh", "max"]);
-// C0 controls, DEL and C1 controls: a model name with CR/LF could split a log line or a header.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 type Json = Record<string, unknown>;
 
@@ -255,8 +253,8 @@ export function validateAnthropicRequest(body: unknown): AnthropicMessagesReques
   if (model === undefined) fail("model", "field required");
   if (typeof model !== "string") fail("model", "must be a string");
   if (model === "") fail("model", "must not be empty");
-  if (model.length > MAX_MODEL_LENGTH) fail("model", `must be at most ${MAX_MODEL_LENGTH} characters`);
-  if (CONTROL_CHARS.test(model)) fail("model", "must not contain control characters");
+  const modelProblem = modelNameProblem(model);
+  if (modelProblem !== undefined) fail("model", modelProblem);
   const forbidden = forbiddenField(body);
   if (forbidden !== undefined) fail(forbidden, "not allowed: llmux decides where requests go");
 

@@ -49,6 +49,9 @@ describe("openaiRequestToCanonical", () => {
     ["unknown effort", { reasoning_effort: "extreme" }, "reasoning_effort", "unsupported reasoning_effort: extreme"],
     ["stop of numbers", { stop: [1] }, "stop", "stop must be a string or an array of strings"],
     ["response_format type", { response_format: { type: "xml" } }, "response_format.type", "unsupported response_format type: xml"],
+    ["model of 10k characters", { model: "m".repeat(10_000) }, "model", "model must be at most 256 characters"],
+    ["model with CRLF", { model: "gpt\r\nX-Injected: 1" }, "model", "model must not contain control characters"],
+    ["model with a C1 control", { model: "gpt\u009b31m" }, "model", "model must not contain control characters"],
   ])("refuses %s", (_, extra, param, message) => {
     const body = { model: "m", messages: [user("hi")], ...extra };
     expect(errorOf(() => decode(body))).toEqual({ reason: Reason.INVALID_REQUEST, param, message });

@@ -2,7 +2,7 @@ import { llmuxError, Reason } from "../../errors/llmux-error.js";
 import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
-import { MAX_MODEL_LENGTH, MAX_TOOLS } from "../requirements.js";
+import { MAX_TOOLS, modelNameProblem } from "../requirements.js";
 import type { OpenAIImagePart, OpenAIRefusalPart, OpenAITextPart, OpenAIUnsupportedPart } from "./wire.js";
 
 /**
@@ -104,8 +104,8 @@ export function validateOpenAIRequest(body: unknown): OpenAIChatBody {
   if (tooDeep !== undefined) invalid(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`, tooDeep.slice(0, 5).join("."));
   const model = body.model;
   if (typeof model !== "string" || model.length === 0) invalid("model must be a non-empty string", "model");
-  if (model.length > MAX_MODEL_LENGTH) invalid(`model must be at most ${MAX_MODEL_LENGTH} characters`, "model");
-  if (/[\u0000-\u001f\u007f]/.test(model)) invalid("model must not contain control characters", "model");
+  const modelProblem = modelNameProblem(model);
+  if (modelProblem !== undefined) invalid(`model ${modelProblem}`, "model");
   const forbidden = forbiddenField(body);
   if (forbidden !== undefined) invalid(`${forbidden} is not allowed: llmux decides where requests go`, forbidden);
   const messages = body.messages;
