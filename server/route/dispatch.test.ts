@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/helpers/backend-config.js";
+import { openaiDispatchCall } from "../../test/helpers/dispatch-call.js";
 import { Cancellation } from "../lib/cancellation.js";
 import { LlmuxError, Reason } from "../errors/llmux-error.js";
 import type { ProviderAdapter, UpstreamCall, UpstreamResponse } from "../providers/provider.js";
-import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
-import { validateOpenAIRequest } from "../translate/openai/validate.js";
 import { createBackendState } from "./backend-state.js";
 import { createDispatcher, type DispatchResult } from "./dispatch.js";
 import { createRetryBudget } from "./retry-budget.js";
@@ -71,11 +70,7 @@ function dispatcherOver(
 }
 
 async function streamOf(reads: string[]): Promise<{ first: string; rest: string[] }> {
-  const body = validateOpenAIRequest({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] });
-  const result: DispatchResult = await dispatcherWith(reads).dispatch(
-    { exchangeFor: () => createOpenAIPassthrough(body), stream: true, operation: "chat", headers: {}, signal: new Cancellation(), trace: { attempts: [] } },
-    [backend],
-  );
+  const result: DispatchResult = await dispatcherWith(reads).dispatch(openaiDispatchCall(true), [backend]);
   if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
   const rest: string[] = [];
   for await (const frames of result.rest) rest.push(frames);
@@ -100,8 +95,7 @@ describe("dispatch: the first frames of a stream", () => {
 });
 
 describe("dispatch: the stream byte cap (F22)", () => {
-  const body = () => validateOpenAIRequest({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] });
-  const call = () => ({ exchangeFor: () => createOpenAIPassthrough(body()), stream: true, operation: "chat" as const, headers: {}, signal: new Cancellation(), trace: { attempts: [] } });
+  const call = () => openaiDispatchCall(true);
   /** An upstream that sends `reads`, then content forever; `aborted` tells whether llmux dropped it. */
   function runaway(reads: string[]) {
     let upstream: UpstreamCall | undefined;
@@ -145,14 +139,7 @@ describe("dispatch: the stream byte cap (F22)", () => {
 });
 
 describe("dispatch: deadlines of a non-streaming answer", () => {
-  const call = () => ({
-    exchangeFor: () => createOpenAIPassthrough(validateOpenAIRequest({ model: "gpt", messages: [{ role: "user", content: "hi" }] })),
-    stream: false,
-    operation: "chat" as const,
-    headers: {},
-    signal: new Cancellation(),
-    trace: { attempts: [] },
-  });
+  const call = () => openaiDispatchCall(false);
 
   it("times out an upstream that sends no headers by the first-byte deadline", async () => {
     const dispatcher = dispatcherOver(untilAborted, { firstByteTimeoutMs: 20, requestTimeoutMs: 10_000 });

@@ -1,14 +1,13 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/helpers/backend-config.js";
+import { openaiDispatchCall } from "../../test/helpers/dispatch-call.js";
 import { Reason } from "../errors/llmux-error.js";
 import { Cancellation } from "../lib/cancellation.js";
 import type { ProviderAdapter, UpstreamResponse } from "../providers/provider.js";
 import { AUTH_FAILURE_COOLDOWN_MS, createBackendState } from "../route/backend-state.js";
 import { createDispatcher } from "../route/dispatch.js";
 import { createRetryBudget } from "../route/retry-budget.js";
-import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
-import { validateOpenAIRequest } from "../translate/openai/validate.js";
 import { createAccountCooldownLog } from "./account-cooldown-log.js";
 
 const backend = backendConfig({ provider: "up", model: "gpt" });
@@ -63,15 +62,7 @@ function gateway(answers: Array<() => UpstreamResponse>) {
   });
   /** One request to the backend (even while it cools down, as requests already routed to it are); its error reason. */
   const request = async (): Promise<Reason> => {
-    const call = {
-      exchangeFor: () => createOpenAIPassthrough(validateOpenAIRequest({ model: "gpt", messages: [{ role: "user", content: "hi" }] })),
-      stream: false,
-      operation: "chat" as const,
-      headers: {},
-      signal: new Cancellation(),
-      trace: { attempts: [] },
-    };
-    return dispatcher.dispatch(call, [backend]).then(
+    return dispatcher.dispatch(openaiDispatchCall(false), [backend]).then(
       () => expect.fail("the upstream refused, the request cannot succeed"),
       (err: { reason: Reason }) => err.reason,
     );
