@@ -200,7 +200,7 @@ export function createDiscovery(deps: DiscoveryDeps): Discovery {
   const connectTimeoutMs = deps.connectTimeoutMs ?? 5_000;
   const pollTimeoutMs = deps.pollTimeoutMs ?? 10_000;
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
-    const agent = new Agent({
+  const agent = new Agent({
     connect: { timeout: connectTimeoutMs, lookup: guardedLookup(deps.resolve ?? systemResolver) },
     headersTimeout: pollTimeoutMs,
     bodyTimeout: pollTimeoutMs,
