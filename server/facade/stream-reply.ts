@@ -68,6 +68,9 @@ export function sendResult(reply: FastifyReply, result: ChatResult, ctx: Request
   });
   ctx.firstByteAt = ctx.now();
   raw.write(result.first);
-  pump(raw, result.rest, idleMs).catch(() => raw.destroy());
+  // Node corks the socket on a write and uncorks it on the next tick. The pump starts a tick later, so the first
+  // frames leave before it translates whatever the upstream sent with them: a burst (a fast or buffering upstream
+  // delivers a whole answer in one read) would otherwise hold the first byte until all of it was translated.
+  process.nextTick(() => void pump(raw, result.rest, idleMs).catch(() => raw.destroy()));
   return reply;
 }
