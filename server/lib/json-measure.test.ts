@@ -99,5 +99,13 @@ describe("exceedsDepth", () => {
     expect(exceedsDepth(deepArray(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)).toBe(true);
     expect(exceedsDepth(deepArray(100_000), MAX_JSON_DEPTH)).toBe(true);
     expect(exceedsDepth(deepArray(100_000), 100_000)).toBe(false);
+    expect(exceedsDepth(deepArray(100_001), 100_000)).toBe(true);
+  });
+
+  it("draws the same line on both sides of the depth up to which it recurses (1,024)", () => {
+    for (let depth = 1020; depth <= 1030; depth++) {
+      const value = { a: [1, { b: deepArray(depth - 3) }] };
+      for (let limit = 1020; limit <= 1030; limit++) expect([depth, limit, exceedsDepth(value, limit)]).toEqual([depth, limit, depth > limit]);
+    }
   });
 });

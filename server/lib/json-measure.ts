@@ -23,14 +23,37 @@ export function findTooDeep(value: unknown, maxDepth: number): Array<string | nu
   return exceedsDepth(value, maxDepth) ? pathTo(value, (v, depth) => depth >= maxDepth && typeof v === "object" && v !== null) : undefined;
 }
 
+/** Limits up to which {@link exceedsDepth} recurses: that many frames cannot overflow the stack. */
+const RECURSION_LIMIT = 1024;
+
 /**
  * True when `value` nests arrays/objects more than `maxDepth` levels deep (a scalar has depth 0, `{}` depth 1).
- * Allocates only the walk's two stacks, so it suits the checks on JSON parsed inside a request or an answer,
- * where the caller names the field and the path inside it does not matter.
+ * Allocates nothing for the limits llmux uses (it recurses at most `maxDepth` frames deep); a limit beyond
+ * {@link RECURSION_LIMIT} is walked with explicit stacks. Suits the checks on JSON parsed inside a request or an
+ * answer, where the caller names the field and the path inside it does not matter.
  */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   if (typeof value !== "object" || value === null) return false;
   if (maxDepth <= 0) return true;
+  return maxDepth <= RECURSION_LIMIT ? nestsDeeper(value, maxDepth - 1) : exceedsDepthIteratively(value, maxDepth);
+}
+
+/** True when `container` holds an array/object more than `levels` levels below its own children. */
+function nestsDeeper(container: object, levels: number): boolean {
+  if (Array.isArray(container)) {
+    for (const item of container) {
+      if (typeof item === "object" && item !== null && (levels === 0 || nestsDeeper(item, levels - 1))) return true;
+    }
+    return false;
+  }
+  for (const key in container) {
+    const item = (container as Record<string, unknown>)[key];
+    if (typeof item === "object" && item !== null && (levels === 0 || nestsDeeper(item, levels - 1))) return true;
+  }
+  return false;
+}
+
+function exceedsDepthIteratively(value: object, maxDepth: number): boolean {
   const containers: object[] = [value];
   const depths: number[] = [0];
   while (containers.length > 0) {

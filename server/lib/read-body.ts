@@ -7,10 +7,10 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
- * Reads a byte stream to a UTF-8 string, stopping with BodyTooLargeError once `limit` bytes have arrived, so a
- * runaway upstream cannot exhaust memory. Chunks are decoded once, at the end.
+ * Reads a byte stream to one buffer, stopping with BodyTooLargeError once `limit` bytes have arrived, so a runaway
+ * upstream cannot exhaust memory.
  */
-export async function readBody(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+export async function readBodyBytes(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -18,5 +18,10 @@ export async function readBody(body: AsyncIterable<Uint8Array>, limit: number): 
     if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString("utf8");
+  return Buffer.concat(chunks, size);
+}
+
+/** {@link readBodyBytes}, decoded as UTF-8 once, at the end. */
+export async function readBody(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  return (await readBodyBytes(body, limit)).toString("utf8");
 }

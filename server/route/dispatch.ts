@@ -1,7 +1,8 @@
 import type { BackendConfig } from "../config/types.js";
 import { LlmuxError, llmuxError, Reason, toLlmuxError } from "../errors/llmux-error.js";
 import { Cancellation, toAbortSignal, type CancelSignal } from "../lib/cancellation.js";
-import { BodyTooLargeError, readBody } from "../lib/read-body.js";
+import { isUtf8 } from "node:buffer";
+import { BodyTooLargeError, readBody, readBodyBytes } from "../lib/read-body.js";
 import { parseRetryAfter } from "../lib/retry-after.js";
 import { createSseParser, type SseEvent } from "../lib/sse.js";
 import type { ProviderAdapter } from "../providers/provider.js";
@@ -65,7 +66,13 @@ export interface DispatchTrace {
 
 /** A successful answer, committed to one backend. */
 export type DispatchResult =
-  | { kind: "json"; backend: BackendConfig; body: string; usage: Usage | undefined }
+  | {
+      kind: "json";
+      backend: BackendConfig;
+      /** The answer in the client's dialect: the upstream's own bytes when it passed through unchanged. */
+      body: string | Buffer;
+      usage: Usage | undefined;
+    }
   | {
       kind: "stream";
       backend: BackendConfig;
@@ -197,7 +204,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       if (!call.stream) {
         readingAnswer = true;
-        const text = await readBody(res.body, MAX_RESPONSE_BYTES);
+        const bytes = await readBodyBytes(res.body, MAX_RESPONSE_BYTES);
+        const text = bytes.toString("utf8");
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -210,7 +218,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         } catch (cause) {
           throw llmuxError(Reason.UPSTREAM_INVALID_RESPONSE, `${backend.name} returned an invalid response`, { cause, upstreamStatus: res.status });
         }
-        const { body, usage } = answer;
+        const usage = answer.usage;
+        // An answer passed through unchanged leaves as the upstream's bytes, not encoded a second time; only valid
+        // UTF-8, so a malformed byte still reaches the client as U+FFFD, as in the text that was parsed.
+        const body = answer.body === text && isUtf8(bytes) ? bytes : answer.body;
         // The body was read to the end: nothing is left to abort.
         committed = true;
         release();

@@ -85,7 +85,19 @@ function selectByName(
   req: Requirements,
   unavailable: (backend: BackendConfig) => Unavailability | undefined,
 ): Selection {
-  // The named backends first, then fallback models' backends, each backend once.
+  // The named backends first, then fallback models' backends, each backend once (most requests name no fallback).
+  const ordered = named.some((b) => b.fallbacks.length > 0) ? withFallbacks(backends, named) : named;
+  const judged: Decision[] = [];
+  const candidates: BackendConfig[] = [];
+  for (const backend of ordered) {
+    const decision = judge(backend, req, unavailable, false);
+    judged.push(decision);
+    if (decision.kept) candidates.push(backend);
+  }
+  return new NameSelection(candidates, backends, judged, req.model);
+}
+
+function withFallbacks(backends: readonly BackendConfig[], named: BackendConfig[]): BackendConfig[] {
   const ordered: BackendConfig[] = [...named];
   const seen = new Set(named);
   for (const backend of named) {
@@ -98,14 +110,7 @@ function selectByName(
       }
     }
   }
-  const byBackend = new Map<BackendConfig, Decision>();
-  const candidates: BackendConfig[] = [];
-  for (const backend of ordered) {
-    const decision = judge(backend, req, unavailable, false);
-    byBackend.set(backend, decision);
-    if (decision.kept) candidates.push(backend);
-  }
-  return new NameSelection(candidates, backends, byBackend, req.model);
+  return ordered;
 }
 
 /**
@@ -122,13 +127,15 @@ class NameSelection implements Selection {
   constructor(
     readonly candidates: BackendConfig[],
     private readonly backends: readonly BackendConfig[],
-    private readonly byBackend: ReadonlyMap<BackendConfig, Decision>,
+    /** The decisions on the backends that serve the model or a fallback (a few: searched, not indexed). */
+    private readonly judged: readonly Decision[],
     private readonly model: string,
   ) {}
 
   get decisions(): Decision[] {
     return (this.#decisions ??= this.backends.map(
-      (backend) => this.byBackend.get(backend) ?? { backend, kept: false, reason: "model_name_mismatch" as const, detail: `does not serve ${this.model}` },
+      (backend) =>
+        this.judged.find((d) => d.backend === backend) ?? { backend, kept: false, reason: "model_name_mismatch" as const, detail: `does not serve ${this.model}` },
     ));
   }
 }

@@ -69,7 +69,7 @@ export type MockReply =
     }
   | { type: "error"; status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
   | { type: "sse"; events: string[]; end?: "close" | "reset" | "stall"; chunkDelayMs?: number; status?: number; headers?: Record<string, string> }
-  | { type: "raw"; status: number; headers?: Record<string, string>; body: string }
+  | { type: "raw"; status: number; headers?: Record<string, string>; body: string | Buffer }
   | { type: "reset" }
   | { type: "stall" }
   | { type: "redirect"; location: string };
@@ -180,7 +180,7 @@ function flushed(res: ServerResponse, signal: AbortSignal): Promise<boolean> {
 }
 
 /** Sends a complete body with an explicit `content-length` (unless the given headers set their own). */
-function sendBody(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string): void {
+function sendBody(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer): void {
   if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
     headers["content-length"] = Buffer.byteLength(body);
   }

@@ -180,6 +180,23 @@ describe("OpenAI client → OpenAI backend: pass-through", () => {
     expect([seen.headers["anthropic-version"], seen.headers["anthropic-beta"]]).toEqual([undefined, undefined]);
     expectProviderAuthOnly(seen, "openai");
   });
+
+  it("passes an answer's malformed UTF-8 on as U+FFFD, as in the text it parsed", async () => {
+    const head = '{"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"a';
+    const tail = 'b"},"finish_reason":"stop"}]}';
+    // A lone 0xff, then the first three bytes of a four-byte sequence: one U+FFFD each.
+    const answer = Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xf0, 0x9f, 0x98]), Buffer.from(tail)]);
+    oai.script(() => ({ type: "raw", status: 200, headers: { "content-type": "application/json" }, body: answer }));
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-up", messages: [{ role: "user", content: "hi" }] }),
+    });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(bytes.toString("latin1")).toBe(Buffer.from(`${head}\ufffd\ufffd${tail}`).toString("latin1"));
+    expect(res.headers.get("content-length")).toBe(String(bytes.length));
+  });
 });
 
 describe("cross-dialect routes send only the backend's own headers", () => {
