@@ -18,6 +18,9 @@ export async function readBodyBytes(body: AsyncIterable<Uint8Array>, limit: numb
     if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk);
   }
+  // An answer that came in one chunk (most do) is used as it is, not copied.
+  const only = chunks.length === 1 ? chunks[0]! : undefined;
+  if (only) return Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength);
   return Buffer.concat(chunks, size);
 }
 
