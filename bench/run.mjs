@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { Client } from "undici";
 import { assertAuthRequired, issueApiKey } from "./api-key.mjs";
+import { allocationMarkdown, openInspector, startAllocationSampling, stopAllocationSampling, summarizeAllocations } from "./alloc-profile.mjs";
 import { summarizeProfile, profileMarkdown } from "./profile.mjs";
 import { cpuMsOf, firstJsonLine, installExitHandlers, nodeFlagsOf, onExitCleanup, spawnTracked, stopChild, trackPeakRss, waitForHttp } from "./processes.mjs";
 import { criteria, criteriaMarkdown, table, TARGET_LABELS } from "./report.mjs";
@@ -35,11 +36,13 @@ const HELP = `usage: npm run bench -- [options]
   --build             rebuild llmux (npm run build) even if dist/ exists
   --profile           instead of the comparison: run llmux under --cpu-prof through one scenario (default
                       openai-json-c32) and list the top self-time functions
+  --alloc             instead of the comparison: sample where llmux allocates through one scenario (default
+                      openai-json-c32), freed objects included, and list the bytes a request by function
   --keep              keep the temporary directory (config, llmux log, database)
   --help`;
 
 function parseArgs(argv) {
-  const opts = { quick: false, scenarios: [], rounds: undefined, duration: undefined, warmup: undefined, build: false, profile: false, keep: false };
+  const opts = { quick: false, scenarios: [], rounds: undefined, duration: undefined, warmup: undefined, build: false, profile: false, alloc: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -54,6 +57,7 @@ function parseArgs(argv) {
     else if (arg === "--warmup") opts.warmup = Number(value());
     else if (arg === "--build") opts.build = true;
     else if (arg === "--profile") opts.profile = true;
+    else if (arg === "--alloc") opts.alloc = true;
     else if (arg === "--keep") opts.keep = true;
     else if (arg === "--help" || arg === "-h") {
       console.log(HELP);
@@ -141,7 +145,7 @@ lock = "${randomBytes(32).toString("base64url")}"
  * Starts the mock upstream, the bare proxy and llmux, checks that llmux refuses a request without a credential and
  * issues the API key every scenario sends; resolves with the targets in measuring order and that key.
  */
-async function startTargets(tmp, { cpuProfDir } = {}) {
+async function startTargets(tmp, { cpuProfDir, inspectPort } = {}) {
   const mock = spawnTracked(process.execPath, [path.join(BENCH, "mock-upstream.mjs"), "--port", "0", "--exit-with-parent"]);
   const upstream = `http://127.0.0.1:${(await firstJsonLine(mock, "mock upstream")).port}`;
   const bare = spawnTracked(process.execPath, [path.join(BENCH, "bare-proxy.mjs"), "--upstream", upstream, "--port", "0", "--exit-with-parent"]);
@@ -151,7 +155,11 @@ async function startTargets(tmp, { cpuProfDir } = {}) {
   while (adminPort === port) adminPort = await freePort();
   const config = path.join(tmp, "llmux.toml");
   writeFileSync(config, llmuxConfig({ port, adminPort, upstream, database: path.join(tmp, "llmux.db") }));
-  const nodeArgs = [...nodeFlagsOf(LLMUX), ...(cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : [])];
+  const nodeArgs = [
+    ...nodeFlagsOf(LLMUX),
+    ...(cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : []),
+    ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+  ];
   const llmux = spawnTracked(process.execPath, [...nodeArgs, LLMUX, "start", "--config", config], { logFile: path.join(tmp, "llmux.log"), cwd: ROOT });
   const llmuxUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(`${llmuxUrl}/readyz`, llmux, "llmux");
@@ -478,12 +486,57 @@ async function runProfile(opts) {
   console.error(`written: ${path.relative(ROOT, kept)} (open in Chrome DevTools or speedscope), ${path.relative(ROOT, path.join(RESULTS, `profile-${name}.md`))}`);
 }
 
+async function runAlloc(opts) {
+  const name = opts.scenarios[0] ?? "openai-json-c32";
+  const chosen = SCENARIOS.find((s) => s.name === name);
+  if (chosen.kind !== "wrk") throw new Error(`--alloc needs a wrk scenario, not ${name}`);
+  const tmp = tempDir(opts);
+  const inspectPort = await freePort();
+  const { targets, upstream, children, apiKey } = await startTargets(tmp, { inspectPort });
+  const scenario = withApiKey(chosen, apiKey);
+  const llmux = targets.find((t) => t.key === "llmux");
+  const files = { body: path.join(tmp, "body"), headers: path.join(tmp, "headers") };
+  writeFileSync(files.body, scenario.body);
+  writeFileSync(files.headers, Object.entries(scenario.headers).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
+  const load = (durationS) => runWrk({ url: llmux.url + scenario.path, connections: scenario.connections, durationS, bodyFile: files.body, headersFile: files.headers });
+  let profile;
+  let wrk;
+  try {
+    await configureMock(upstream, scenario.mock);
+    // A fresh process needs ~10 s of load to reach its steady speed (see "Before the first scenario" in the README).
+    const warmup = Math.max(opts.warmup, 10);
+    console.error(`sampling llmux's allocations under ${name}: ${warmup} s warm-up, ${opts.duration} s sampled`);
+    await load(warmup);
+    const inspector = await openInspector(inspectPort);
+    try {
+      await startAllocationSampling(inspector);
+      wrk = await load(opts.duration);
+      profile = await stopAllocationSampling(inspector);
+    } finally {
+      inspector.close();
+    }
+  } finally {
+    await stopChild(children.llmux);
+    await Promise.all([stopChild(children.bare), stopChild(children.mock)]);
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  const kept = path.join(RESULTS, `llmux-${name}.heapprofile`);
+  writeFileSync(kept, JSON.stringify(profile));
+  const summary = summarizeAllocations(profile, wrk.requests, { top: 30, root: ROOT });
+  const rps = (wrk.requests / (wrk.duration_us / 1e6)).toFixed(0);
+  const md = `# llmux allocations: ${name}\n\n${rps} req/s while sampling, ${scenario.connections} connections, ${opts.duration} s. ${allocationMarkdown(summary)}\n`;
+  writeFileSync(path.join(RESULTS, `alloc-${name}.md`), md);
+  console.log(md);
+  console.error(`written: ${path.relative(ROOT, kept)} (open in Chrome DevTools' Memory tab), ${path.relative(ROOT, path.join(RESULTS, `alloc-${name}.md`))}`);
+}
+
 async function main() {
   installExitHandlers();
   const opts = parseArgs(process.argv.slice(2));
   ensureWrk();
   ensureBuilt(opts.build);
   if (opts.profile) await runProfile(opts);
+  else if (opts.alloc) await runAlloc(opts);
   else await runComparison(opts);
   process.exit(0);
 }
