@@ -16,11 +16,20 @@ export interface UpstreamCall {
   signal: CancelSignal;
 }
 
-/** The upstream's answer: status and headers as received, the body as a byte stream read once. */
+/** A response body: a byte stream read once, either by iterating it or, where offered, whole. */
+export interface UpstreamBody extends AsyncIterable<Uint8Array> {
+  /**
+   * The rest of the body as one buffer, without a promise per chunk. Past `limit` bytes the request is dropped and
+   * the promise rejects with `BodyTooLargeError`. Optional: callers fall back to iterating (`readBodyBytes`).
+   */
+  readAll?(limit: number): Promise<Buffer>;
+}
+
+/** The upstream's answer: status and headers as received, and the body. */
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: AsyncIterable<Uint8Array>;
+  body: UpstreamBody;
 }
 
 /** A configured provider: knows its URL, credential and transport; knows nothing of routing or translation. */

@@ -5,6 +5,7 @@ import { Pool } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { LlmuxError, llmuxError, Reason, toLlmuxError } from "../errors/llmux-error.js";
 import { Cancellation } from "../lib/cancellation.js";
+import { BodyTooLargeError } from "../lib/read-body.js";
 import { sendUpstream } from "./upstream-exchange.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -178,5 +179,76 @@ describe("sendUpstream", () => {
     const err = await failure(sendUpstream(pool, { method: "GET", path: "/" }, new Cancellation(), classify));
     expect(err.reason).toBe(Reason.UPSTREAM_FAILED);
     expect((err.cause as { code?: string }).code).toBe("ECONNREFUSED");
+  });
+
+  describe("readAll", () => {
+    /** An upstream that writes `parts` a few milliseconds apart, each its own chunk. */
+    async function startChunked(parts: string[], onClose?: () => void): Promise<Pool> {
+      return start((req, res) => {
+        if (onClose) req.socket.on("close", onClose);
+        res.writeHead(200, { "content-type": "application/json" });
+        let i = 0;
+        const next = () => {
+          if (i === parts.length) return void res.end();
+          res.write(parts[i++]!);
+          setTimeout(next, 5);
+        };
+        next();
+      });
+    }
+
+    it("resolves with the whole body, arrived in several chunks", async () => {
+      const parts = ['{"a":', '"Grüße"', ',"b":[1,2', ",3]}"];
+      const res = await sendUpstream(await startChunked(parts), { method: "GET", path: "/" }, new Cancellation(), classify);
+      expect((await res.body.readAll!(1000)).toString("utf8")).toBe(parts.join(""));
+    });
+
+    it("takes in the chunks already read by iterating", async () => {
+      const parts = ["data: one\n\n", "data: two\n\n", "data: three\n\n"];
+      const res = await sendUpstream(await startChunked(parts), { method: "GET", path: "/" }, new Cancellation(), classify);
+      const iterator = res.body[Symbol.asyncIterator]();
+      expect(Buffer.from((await iterator.next()).value!).toString()).toBe("data: one\n\n");
+      // Let the rest arrive and queue before asking for all of it.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect((await res.body.readAll!(1000)).toString()).toBe("data: two\n\ndata: three\n\n");
+    });
+
+    it("rejects with BodyTooLargeError past its limit and closes the upstream connection", async () => {
+      let closed: () => void = () => {};
+      const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
+      const upstream = await start((req, res) => {
+        req.socket.on("close", closed);
+        res.writeHead(200, { "content-type": "application/json" });
+        // Never ends: only the limit stops the read.
+        const timer = setInterval(() => res.write("x".repeat(100)), 2);
+        res.on("close", () => clearInterval(timer));
+      });
+      const res = await sendUpstream(upstream, { method: "GET", path: "/" }, new Cancellation(), classify);
+      await expect(res.body.readAll!(1000)).rejects.toEqual(new BodyTooLargeError(1000));
+      await upstreamClosed;
+    });
+
+    it("rejects with the abort reason when the signal fires mid-body, and closes the upstream connection", async () => {
+      const { upstream, upstreamClosed } = await startOpenStream();
+      const cancel = new Cancellation();
+      const res = await sendUpstream(upstream, { method: "GET", path: "/" }, cancel, classify);
+      const whole = res.body.readAll!(1000);
+      setTimeout(() => cancel.abort(llmuxError(Reason.UPSTREAM_TIMEOUT, "did not finish in time")), 20);
+      const err = await failure(whole);
+      expect([err.reason, err.rawMessage]).toEqual([Reason.UPSTREAM_TIMEOUT, "did not finish in time"]);
+      await upstreamClosed;
+    });
+
+    it("classifies a connection that breaks mid-body", async () => {
+      const upstream = await start((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+        res.write('{"partial":');
+        setTimeout(() => res.socket?.destroy(), 10);
+      });
+      const res = await sendUpstream(upstream, { method: "GET", path: "/" }, new Cancellation(), classify);
+      const err = await failure(res.body.readAll!(1000));
+      expect(err.reason).toBe(Reason.UPSTREAM_FAILED);
+      expect(err.rawMessage).toMatch(/^failed: /);
+    });
   });
 });

@@ -1,7 +1,8 @@
 import type { Dispatcher } from "undici";
 import { llmuxError, Reason, type LlmuxError } from "../errors/llmux-error.js";
 import type { CancelSignal } from "../lib/cancellation.js";
-import type { UpstreamResponse } from "./provider.js";
+import { BodyTooLargeError } from "../lib/read-body.js";
+import type { UpstreamBody, UpstreamResponse } from "./provider.js";
 
 /** Chunks queued before the upstream socket is paused: a slow client must not make llmux buffer a whole answer. */
 const HIGH_WATER_CHUNKS = 64;
@@ -16,7 +17,7 @@ type Settle<T> = { resolve: (value: T) => void; reject: (err: unknown) => void }
  * pausing the socket, and the request is aborted through undici's controller when the caller's signal fires or the
  * consumer stops iterating early. Failures reach the caller through `classify`, in both phases.
  */
-class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array> {
+class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array>, UpstreamBody {
   #controller: Dispatcher.DispatchController | undefined;
   #response: Settle<UpstreamResponse> | undefined;
   #waiting: Settle<IteratorResult<Uint8Array>> | undefined;
@@ -24,6 +25,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
   #head = 0;
   #ended = false;
   #error: LlmuxError | undefined;
+  /** Set while `readAll` gathers the body: chunks are kept here instead of going to `next()`. */
+  #whole: { limit: number; size: number; chunks: Buffer[]; settle: Settle<Buffer> } | undefined;
   readonly #onAbort = () => this.#abort(this.signal.reason);
 
   constructor(
@@ -47,6 +50,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const whole = this.#whole;
+    if (whole) {
+      whole.size += chunk.byteLength;
+      if (whole.size > whole.limit) this.#tooLarge();
+      else whole.chunks.push(chunk);
+      return;
+    }
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -60,6 +70,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
   onResponseEnd(): void {
     this.#ended = true;
     this.#detach();
+    const whole = this.#whole;
+    if (whole) {
+      this.#whole = undefined;
+      whole.settle.resolve(joined(whole.chunks, whole.size));
+      return;
+    }
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve({ value: undefined, done: true });
@@ -86,6 +102,21 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
     return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
   }
 
+  readAll(limit: number): Promise<Buffer> {
+    const chunks = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    let size = 0;
+    for (const chunk of chunks) size += chunk.byteLength;
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#whole = { limit, size, chunks, settle: { resolve, reject } };
+      if (size > limit) this.#tooLarge();
+      else if (this.#ended) this.onResponseEnd();
+      else if (this.#controller?.paused) this.#controller.resume();
+    });
+  }
+
   /** The consumer stopped early (a `break`, or its own failure): the upstream must not keep sending. */
   return(): Promise<IteratorResult<Uint8Array>> {
     if (!this.#ended && !this.#error) this.#abort(llmuxError(Reason.CANCELED, "response body abandoned"));
@@ -103,10 +134,21 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
     this.#fail(this.classify(error));
   }
 
+  /** `readAll` went past its limit: the upstream is dropped, and the reader told why. */
+  #tooLarge(): void {
+    const whole = this.#whole!;
+    this.#whole = undefined;
+    this.#abort(llmuxError(Reason.CANCELED, "response body too large"));
+    whole.settle.reject(new BodyTooLargeError(whole.limit));
+  }
+
   #fail(error: LlmuxError): void {
     if (this.#ended || this.#error) return;
     this.#error = error;
     this.#detach();
+    const whole = this.#whole;
+    this.#whole = undefined;
+    whole?.settle.reject(error);
     const response = this.#response;
     this.#response = undefined;
     response?.reject(error);
@@ -118,6 +160,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
   #detach(): void {
     this.signal.removeEventListener("abort", this.#onAbort);
   }
+}
+
+/** The chunks as one buffer; a body of one chunk as it is, not copied. */
+function joined(chunks: Buffer[], size: number): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 function asError(reason: unknown): Error {
