@@ -5,9 +5,9 @@
 //
 //   node bench/alloc-profile.mjs FILE.heapprofile REQUESTS [TOP]
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { WebSocket } from "undici";
+import { owner } from "./profile.mjs";
 
 /** A connection to the inspector of the process listening on `port` (Chrome DevTools protocol over a WebSocket). */
 export async function openInspector(port) {
@@ -50,15 +50,6 @@ export function startAllocationSampling(inspector, intervalBytes = 1024) {
 /** Stops the sampler and returns the sampling heap profile. */
 export async function stopAllocationSampling(inspector) {
   return (await inspector.call("HeapProfiler.stopSampling")).profile;
-}
-
-function owner(url, root) {
-  if (!url) return "(native / V8)";
-  if (url.startsWith("node:")) return "node:internal";
-  const file = url.startsWith("file://") ? new URL(url).pathname : url;
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-  if (pkg) return pkg[1];
-  return root ? path.relative(root, file) : file;
 }
 
 /**

@@ -8,7 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** Where a script lives, coarse enough to act on: an llmux source file, a package, or Node's internals. */
-function owner(url, root) {
+export function owner(url, root) {
   if (!url) return "(native / V8)";
   if (url.startsWith("node:")) return "node:internal";
   const file = url.startsWith("file://") ? new URL(url).pathname : url;

@@ -44,6 +44,15 @@ async function startOpenStream(): Promise<{ upstream: Pool; upstreamClosed: Prom
   return { upstream, upstreamClosed };
 }
 
+/** An upstream whose connection breaks after part of a JSON body. */
+function startBrokenBody(): Promise<Pool> {
+  return start((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+    res.write('{"partial":');
+    setTimeout(() => res.socket?.destroy(), 10);
+  });
+}
+
 /** Failures are classified the way the transport does: LlmuxErrors stay, anything else is UPSTREAM_FAILED. */
 const classify = (err: unknown) => (err instanceof LlmuxError ? err : llmuxError(Reason.UPSTREAM_FAILED, `failed: ${(err as Error).message}`, { cause: err }));
 
@@ -157,11 +166,7 @@ describe("sendUpstream", () => {
   });
 
   it("classifies a connection that breaks mid-body", async () => {
-    const upstream = await start((_req, res) => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
-      res.write('{"partial":');
-      setTimeout(() => res.socket?.destroy(), 10);
-    });
+    const upstream = await startBrokenBody();
     const res = await sendUpstream(upstream, { method: "GET", path: "/" }, new Cancellation(), classify);
     const err = await collect(res.body).then(() => undefined, toLlmuxError);
     expect(err?.reason).toBe(Reason.UPSTREAM_FAILED);
@@ -240,11 +245,7 @@ describe("sendUpstream", () => {
     });
 
     it("classifies a connection that breaks mid-body", async () => {
-      const upstream = await start((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
-        res.write('{"partial":');
-        setTimeout(() => res.socket?.destroy(), 10);
-      });
+      const upstream = await startBrokenBody();
       const res = await sendUpstream(upstream, { method: "GET", path: "/" }, new Cancellation(), classify);
       const err = await failure(res.body.readAll!(1000));
       expect(err.reason).toBe(Reason.UPSTREAM_FAILED);
