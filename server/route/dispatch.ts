@@ -1,7 +1,7 @@
+import { isUtf8 } from "node:buffer";
 import type { BackendConfig } from "../config/types.js";
 import { LlmuxError, llmuxError, Reason, toLlmuxError } from "../errors/llmux-error.js";
 import { Cancellation, toAbortSignal, type CancelSignal } from "../lib/cancellation.js";
-import { isUtf8 } from "node:buffer";
 import { BodyTooLargeError, readBody, readBodyBytes } from "../lib/read-body.js";
 import { parseRetryAfter } from "../lib/retry-after.js";
 import { createSseParser, type SseEvent } from "../lib/sse.js";
