@@ -40,11 +40,29 @@ describe("sendResult (stream)", () => {
       return sendResult(reply, { kind: "stream", backend: {} as BackendConfig, first: "data: one\n\n", rest }, context(), 5_000);
     });
     const url = await fastify.listen({ port: 0, host: "127.0.0.1" });
-    const res = await request(`${url}/s`, { method: "POST" });
+    const res = await request(`${url}/s`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"m"}' });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     expect(await res.body.text()).toBe("data: one\n\ndata: two\n\n");
     expect(atFirstPull?.corked).toBe(0);
     expect(atFirstPull?.written).toBeGreaterThan("data: one\n\n".length);
+  });
+
+  it("lets go of the parsed request body once the answer streams", async () => {
+    const bodies: unknown[] = [];
+    const fastify = Fastify();
+    apps.push(fastify);
+    fastify.post("/s", async (request, reply) => {
+      bodies.push(request.body);
+      const rest = (async function* () {
+        bodies.push(request.body);
+        yield "data: two\n\n";
+      })();
+      return sendResult(reply, { kind: "stream", backend: {} as BackendConfig, first: "data: one\n\n", rest }, context(), 5_000);
+    });
+    const url = await fastify.listen({ port: 0, host: "127.0.0.1" });
+    const res = await request(`${url}/s`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"m"}' });
+    expect(await res.body.text()).toBe("data: one\n\ndata: two\n\n");
+    expect(bodies).toEqual([{ model: "m" }, undefined]);
   });
 });

@@ -59,6 +59,9 @@ export function sendResult(reply: FastifyReply, result: ChatResult, ctx: Request
     return reply.code(200).header("content-type", "application/json").send(result.body);
   }
   reply.hijack();
+  // Nothing reads the parsed body once the answer streams; a stream can last minutes, and an agent's body runs to
+  // megabytes once parsed.
+  reply.request.body = undefined;
   const raw = reply.raw;
   raw.writeHead(200, {
     ...(reply.getHeaders() as OutgoingHttpHeaders),

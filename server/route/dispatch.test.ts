@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/helpers/backend-config.js";
 import { openaiDispatchCall } from "../../test/helpers/dispatch-call.js";
@@ -91,6 +93,40 @@ describe("dispatch: the first frames of a stream", () => {
       expect(first + rest.join("")).toBe(whole);
       expect(first.endsWith(FRAMES[1]!)).toBe(true);
     }
+  });
+});
+
+describe("dispatch: what a committed stream keeps", () => {
+  it("keeps nothing of the request's exchange while the stream runs (a long stream must not hold an agent's body)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let resume: () => void = () => {};
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    const dispatcher = dispatcherOver(async () => ({
+      status: 200,
+      headers: { "content-type": "text/event-stream" },
+      body: (async function* () {
+        yield new TextEncoder().encode(FRAMES[0]! + FRAMES[1]!);
+        await paused;
+        yield new TextEncoder().encode(FRAMES.slice(2).join(""));
+      })(),
+    }));
+    // What the facade keeps for the request's whole life: its cancellation and trace, not the call.
+    const start = () => {
+      const call = openaiDispatchCall(true);
+      return { signal: call.signal, trace: call.trace, exchange: new WeakRef(call.exchangeFor), pending: dispatcher.dispatch(call, [backend]) };
+    };
+    const { signal, trace, exchange, pending } = start();
+    const result = await pending;
+    if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(exchange.deref()).toBeUndefined();
+    resume();
+    let rest = "";
+    for await (const frames of result.rest) rest += frames;
+    expect(rest).toBe(FRAMES.slice(2).join(""));
+    expect([signal.aborted, trace.streamOutcome]).toEqual([false, "ok"]);
   });
 });
 

@@ -162,9 +162,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const exchange = call.exchangeFor(provider.dialect);
     const started = now();
     const controller = new Cancellation();
-    const onClientAbort = () => controller.abort(call.signal.reason);
+    // The closures below hold the signal, not the call: they live as long as a committed stream, and the call
+    // reaches the request's exchange and body (an agent's runs to megabytes).
+    const clientSignal = call.signal;
+    const onClientAbort = () => controller.abort(clientSignal.reason);
     const onShutdown = () => controller.abort(deps.shutdown.reason);
-    call.signal.addEventListener("abort", onClientAbort, { once: true });
+    clientSignal.addEventListener("abort", onClientAbort, { once: true });
     deps.shutdown.addEventListener("abort", onShutdown, { once: true });
     // Until the answer is committed, the nearer of the per-attempt first-byte deadline and the request deadline. A
     // non-streaming answer whose headers came in time may take until the request deadline to arrive in full: the
@@ -179,7 +182,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }, Math.max(0, firstByteAt - started));
     const release = () => {
       clearTimeout(timer);
-      call.signal.removeEventListener("abort", onClientAbort);
+      clientSignal.removeEventListener("abort", onClientAbort);
       deps.shutdown.removeEventListener("abort", onShutdown);
     };
     let committed = false;
