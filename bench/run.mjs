@@ -447,33 +447,49 @@ async function runComparison(opts) {
   console.error(`written: ${path.relative(ROOT, path.join(RESULTS, "latest.md"))}, ${path.relative(ROOT, path.join(RESULTS, "latest.json"))}`);
 }
 
-async function runProfile(opts) {
+/**
+ * Runs `work` against llmux under one wrk scenario (`--profile`, `--alloc`; default openai-json-c32): starts the
+ * targets with the Node options `startOptions(tmp)` gives llmux, issues the key, configures the mock, and stops every
+ * process however it ends (llmux with time to write what it profiled). `work` gets `load(seconds)`, one wrk run.
+ */
+async function withOneScenario(opts, flag, startOptions, work) {
   const name = opts.scenarios[0] ?? "openai-json-c32";
   const chosen = SCENARIOS.find((s) => s.name === name);
-  if (chosen.kind !== "wrk") throw new Error(`--profile needs a wrk scenario, not ${name}`);
+  if (chosen.kind !== "wrk") throw new Error(`${flag} needs a wrk scenario, not ${name}`);
   const tmp = tempDir(opts);
-  const profDir = path.join(tmp, "cpuprof");
-  mkdirSync(profDir);
-  const { targets, upstream, children, apiKey } = await startTargets(tmp, { cpuProfDir: profDir });
+  const { targets, upstream, children, apiKey } = await startTargets(tmp, await startOptions(tmp));
   const scenario = withApiKey(chosen, apiKey);
   const llmux = targets.find((t) => t.key === "llmux");
   const files = { body: path.join(tmp, "body"), headers: path.join(tmp, "headers") };
   writeFileSync(files.body, scenario.body);
   writeFileSync(files.headers, Object.entries(scenario.headers).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
-  // The measured load only: start-up and warm-up samples (module loading, compilation) are left out.
-  const measured = {};
+  const load = (durationS) => runWrk({ url: llmux.url + scenario.path, connections: scenario.connections, durationS, bodyFile: files.body, headersFile: files.headers });
   try {
     await configureMock(upstream, scenario.mock);
-    console.error(`profiling llmux under ${name}: ${opts.warmup} s warm-up, ${opts.duration} s measured`);
-    await runWrk({ url: llmux.url + scenario.path, connections: scenario.connections, durationS: opts.warmup, bodyFile: files.body, headersFile: files.headers });
-    measured.fromUs = Number(process.hrtime.bigint() / 1000n);
-    const wrk = await runWrk({ url: llmux.url + scenario.path, connections: scenario.connections, durationS: opts.duration, bodyFile: files.body, headersFile: files.headers });
-    measured.toUs = Number(process.hrtime.bigint() / 1000n);
-    measured.line = `${(wrk.requests / (wrk.duration_us / 1e6)).toFixed(0)} req/s under the profiler, ${scenario.connections} connections, ${opts.duration} s (start-up and warm-up excluded).`;
+    return await work({ name, scenario, load });
   } finally {
     await stopChild(children.llmux, 15_000);
     await Promise.all([stopChild(children.bare), stopChild(children.mock)]);
   }
+}
+
+async function runProfile(opts) {
+  let profDir;
+  const startOptions = (tmp) => {
+    profDir = path.join(tmp, "cpuprof");
+    mkdirSync(profDir);
+    return { cpuProfDir: profDir };
+  };
+  const { name, measured } = await withOneScenario(opts, "--profile", startOptions, async ({ name, scenario, load }) => {
+    console.error(`profiling llmux under ${name}: ${opts.warmup} s warm-up, ${opts.duration} s measured`);
+    await load(opts.warmup);
+    // The measured load only: start-up and warm-up samples (module loading, compilation) are left out.
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const wrk = await load(opts.duration);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    const line = `${(wrk.requests / (wrk.duration_us / 1e6)).toFixed(0)} req/s under the profiler, ${scenario.connections} connections, ${opts.duration} s (start-up and warm-up excluded).`;
+    return { name, measured: { fromUs, toUs, line } };
+  });
   const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("llmux wrote no .cpuprofile (did it exit cleanly on SIGTERM?)");
   mkdirSync(RESULTS, { recursive: true });
@@ -487,22 +503,8 @@ async function runProfile(opts) {
 }
 
 async function runAlloc(opts) {
-  const name = opts.scenarios[0] ?? "openai-json-c32";
-  const chosen = SCENARIOS.find((s) => s.name === name);
-  if (chosen.kind !== "wrk") throw new Error(`--alloc needs a wrk scenario, not ${name}`);
-  const tmp = tempDir(opts);
   const inspectPort = await freePort();
-  const { targets, upstream, children, apiKey } = await startTargets(tmp, { inspectPort });
-  const scenario = withApiKey(chosen, apiKey);
-  const llmux = targets.find((t) => t.key === "llmux");
-  const files = { body: path.join(tmp, "body"), headers: path.join(tmp, "headers") };
-  writeFileSync(files.body, scenario.body);
-  writeFileSync(files.headers, Object.entries(scenario.headers).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n");
-  const load = (durationS) => runWrk({ url: llmux.url + scenario.path, connections: scenario.connections, durationS, bodyFile: files.body, headersFile: files.headers });
-  let profile;
-  let wrk;
-  try {
-    await configureMock(upstream, scenario.mock);
+  const { name, scenario, wrk, profile } = await withOneScenario(opts, "--alloc", () => ({ inspectPort }), async ({ name, scenario, load }) => {
     // A fresh process needs ~10 s of load to reach its steady speed (see "Before the first scenario" in the README).
     const warmup = Math.max(opts.warmup, 10);
     console.error(`sampling llmux's allocations under ${name}: ${warmup} s warm-up, ${opts.duration} s sampled`);
@@ -510,15 +512,12 @@ async function runAlloc(opts) {
     const inspector = await openInspector(inspectPort);
     try {
       await startAllocationSampling(inspector);
-      wrk = await load(opts.duration);
-      profile = await stopAllocationSampling(inspector);
+      const wrk = await load(opts.duration);
+      return { name, scenario, wrk, profile: await stopAllocationSampling(inspector) };
     } finally {
       inspector.close();
     }
-  } finally {
-    await stopChild(children.llmux);
-    await Promise.all([stopChild(children.bare), stopChild(children.mock)]);
-  }
+  });
   mkdirSync(RESULTS, { recursive: true });
   const kept = path.join(RESULTS, `llmux-${name}.heapprofile`);
   writeFileSync(kept, JSON.stringify(profile));
