@@ -22,6 +22,19 @@ describe("readBodyBytes", () => {
     expect((await readBodyBytes(chunks(), 100)).length).toBe(0);
   });
 
+  it("takes the body whole, with its limit, where the body offers that", async () => {
+    const whole = Buffer.from("{}");
+    const limits: number[] = [];
+    const body = {
+      readAll: async (limit: number) => (limits.push(limit), whole),
+      [Symbol.asyncIterator]: () => {
+        throw new Error("iterated a body that offers itself whole");
+      },
+    };
+    expect(await readBodyBytes(body, 100)).toBe(whole);
+    expect(limits).toEqual([100]);
+  });
+
   it("stops with BodyTooLargeError once more than the limit has arrived", async () => {
     await expect(readBodyBytes(chunks(Buffer.from("abc"), Buffer.from("de")), 4)).rejects.toEqual(new BodyTooLargeError(4));
     expect((await readBodyBytes(chunks(Buffer.from("abcd")), 4)).toString()).toBe("abcd");

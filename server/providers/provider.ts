@@ -1,5 +1,6 @@
 import type { ProviderKind } from "../config/types.js";
 import type { CancelSignal } from "../lib/cancellation.js";
+import type { ByteBody } from "../lib/read-body.js";
 
 /** The wire protocol an upstream speaks. */
 export type Dialect = "openai" | "anthropic";
@@ -16,20 +17,12 @@ export interface UpstreamCall {
   signal: CancelSignal;
 }
 
-/** A response body: a byte stream read once, either by iterating it or, where offered, whole. */
-export interface UpstreamBody extends AsyncIterable<Uint8Array> {
-  /**
-   * The rest of the body as one buffer, without a promise per chunk. Past `limit` bytes the request is dropped and
-   * the promise rejects with `BodyTooLargeError`. Optional: callers fall back to iterating (`readBodyBytes`).
-   */
-  readAll?(limit: number): Promise<Buffer>;
-}
-
 /** The upstream's answer: status and headers as received, and the body. */
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: UpstreamBody;
+  /** Read once: iterated (streams) or whole (`readBodyBytes`). */
+  body: ByteBody;
 }
 
 /** A configured provider: knows its URL, credential and transport; knows nothing of routing or translation. */

@@ -1,8 +1,8 @@
 import type { Dispatcher } from "undici";
 import { llmuxError, Reason, type LlmuxError } from "../errors/llmux-error.js";
 import type { CancelSignal } from "../lib/cancellation.js";
-import { BodyTooLargeError } from "../lib/read-body.js";
-import type { UpstreamBody, UpstreamResponse } from "./provider.js";
+import { BodyTooLargeError, joinChunks, type ByteBody } from "../lib/read-body.js";
+import type { UpstreamResponse } from "./provider.js";
 
 /** Chunks queued before the upstream socket is paused: a slow client must not make llmux buffer a whole answer. */
 const HIGH_WATER_CHUNKS = 64;
@@ -17,7 +17,7 @@ type Settle<T> = { resolve: (value: T) => void; reject: (err: unknown) => void }
  * pausing the socket, and the request is aborted through undici's controller when the caller's signal fires or the
  * consumer stops iterating early. Failures reach the caller through `classify`, in both phases.
  */
-class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array>, UpstreamBody {
+class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array>, ByteBody {
   #controller: Dispatcher.DispatchController | undefined;
   #response: Settle<UpstreamResponse> | undefined;
   #waiting: Settle<IteratorResult<Uint8Array>> | undefined;
@@ -73,7 +73,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
     const whole = this.#whole;
     if (whole) {
       this.#whole = undefined;
-      whole.settle.resolve(joined(whole.chunks, whole.size));
+      whole.settle.resolve(joinChunks(whole.chunks, whole.size));
       return;
     }
     const waiting = this.#waiting;
@@ -160,11 +160,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler, AsyncIterableItera
   #detach(): void {
     this.signal.removeEventListener("abort", this.#onAbort);
   }
-}
-
-/** The chunks as one buffer; a body of one chunk as it is, not copied. */
-function joined(chunks: Buffer[], size: number): Buffer {
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 function asError(reason: unknown): Error {

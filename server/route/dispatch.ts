@@ -207,7 +207,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       if (!call.stream) {
         readingAnswer = true;
-        const bytes = await (res.body.readAll ? res.body.readAll(MAX_RESPONSE_BYTES) : readBodyBytes(res.body, MAX_RESPONSE_BYTES));
+        const bytes = await readBodyBytes(res.body, MAX_RESPONSE_BYTES);
         const text = bytes.toString("utf8");
         let json: unknown;
         try {
