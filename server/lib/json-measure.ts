@@ -1,7 +1,8 @@
 /**
- * Iterative measurements of parsed JSON. `JSON.parse` accepts nesting far deeper than `JSON.stringify` (which
- * recurses) can write back: a 100 000-deep array parses fine and then overflows the stack when serialised. These
- * walks use an explicit stack, so they are safe on any parsed value and linear in its size.
+ * Measurements of parsed JSON. `JSON.parse` accepts nesting far deeper than `JSON.stringify` (which recurses) can
+ * write back: a 100 000-deep array parses fine and then overflows the stack when serialised. These walks are safe on
+ * any parsed value and linear in its size: they use an explicit stack, or (the depth check) recurse no deeper than
+ * their limit.
  */
 
 /**
@@ -18,24 +19,25 @@ export const MAX_JSON_DEPTH = 256;
  * tries to serialise them.
  */
 export function findTooDeep(value: unknown, maxDepth: number): Array<string | number> | undefined {
-  // Every request body is checked, and nearly all pass: the check pushes only containers and allocates nothing per
-  // value; the path is worked out only for a body that fails.
+  // Every request body is checked, and nearly all pass: the check allocates nothing; the path is worked out only
+  // for a body that fails.
   return exceedsDepth(value, maxDepth) ? pathTo(value, (v, depth) => depth >= maxDepth && typeof v === "object" && v !== null) : undefined;
 }
 
-/** Limits up to which {@link exceedsDepth} recurses: that many frames cannot overflow the stack. */
-const RECURSION_LIMIT = 1024;
+/** The deepest limit {@link exceedsDepth} takes: it recurses as deep as its limit, and that many frames are safe. */
+const MAX_DEPTH_LIMIT = 1024;
 
 /**
  * True when `value` nests arrays/objects more than `maxDepth` levels deep (a scalar has depth 0, `{}` depth 1).
- * Allocates nothing for the limits llmux uses (it recurses at most `maxDepth` frames deep); a limit beyond
- * {@link RECURSION_LIMIT} is walked with explicit stacks. Suits the checks on JSON parsed inside a request or an
- * answer, where the caller names the field and the path inside it does not matter.
+ * Allocates nothing: it recurses, at most `maxDepth` frames deep however deep the value, so a limit beyond
+ * {@link MAX_DEPTH_LIMIT} is refused (RangeError). Suits the checks on JSON parsed inside a request or an answer,
+ * where the caller names the field and the path inside it does not matter.
  */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (maxDepth > MAX_DEPTH_LIMIT) throw new RangeError(`exceedsDepth: limit ${maxDepth} is above ${MAX_DEPTH_LIMIT}`);
   if (typeof value !== "object" || value === null) return false;
   if (maxDepth <= 0) return true;
-  return maxDepth <= RECURSION_LIMIT ? nestsDeeper(value, maxDepth - 1) : exceedsDepthIteratively(value, maxDepth);
+  return nestsDeeper(value, maxDepth - 1);
 }
 
 /** True when `container` holds an array/object more than `levels` levels below its own children. */
@@ -49,32 +51,6 @@ function nestsDeeper(container: object, levels: number): boolean {
   for (const key in container) {
     const item = (container as Record<string, unknown>)[key];
     if (typeof item === "object" && item !== null && (levels === 0 || nestsDeeper(item, levels - 1))) return true;
-  }
-  return false;
-}
-
-function exceedsDepthIteratively(value: object, maxDepth: number): boolean {
-  const containers: object[] = [value];
-  const depths: number[] = [0];
-  while (containers.length > 0) {
-    const v = containers.pop()!;
-    const childDepth = depths.pop()! + 1;
-    if (Array.isArray(v)) {
-      for (const item of v) {
-        if (typeof item !== "object" || item === null) continue;
-        if (childDepth >= maxDepth) return true;
-        containers.push(item);
-        depths.push(childDepth);
-      }
-    } else {
-      for (const key in v) {
-        const item = (v as Record<string, unknown>)[key];
-        if (typeof item !== "object" || item === null) continue;
-        if (childDepth >= maxDepth) return true;
-        containers.push(item);
-        depths.push(childDepth);
-      }
-    }
   }
   return false;
 }
