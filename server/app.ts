@@ -36,6 +36,7 @@ import { createRetryBudget } from "./route/retry-budget.js";
 import { admissionSecond } from "./route/rate-windows.js";
 import { createSharedWindows } from "./route/shared-windows.js";
 import { fanOut, type Telemetry } from "./route/telemetry.js";
+import { createUnfinishedRequests } from "./lib/unfinished-requests.js";
 import { RPC_ROUTER_OPTIONS } from "./rpc-server.js";
 import { authorize, createAccessInterceptor } from "./services/access-interceptor.js";
 import { LOGIN_WINDOW_MS, createAdminService } from "./services/admin/admin-service.js";
@@ -376,11 +377,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     router.service(DiscoveryService, createDiscoveryService(discovery));
   };
   const interceptors = [createAccessInterceptor({ authenticator, db: store.db, now })];
-  await fastify.register(fastifyConnectPlugin, {
-    ...RPC_ROUTER_OPTIONS,
-    interceptors,
-    contextValues: (request) => createContextValues().set(clientAddressKey, request.ip),
-    routes: rpcRoutes,
+  // A message over the size limit is refused before its request is read to the end; the connection then closes.
+  const unfinished = createUnfinishedRequests();
+  await fastify.register(async (rpc) => {
+    rpc.addHook("onRequest", (request, reply, done) => {
+      unfinished.watchH1(request.raw, reply.raw);
+      done();
+    });
+    await rpc.register(fastifyConnectPlugin, {
+      ...RPC_ROUTER_OPTIONS,
+      interceptors,
+      contextValues: (request) => createContextValues().set(clientAddressKey, request.ip),
+      routes: rpcRoutes,
+    });
   });
 
   healthChecker.start();
@@ -396,6 +405,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         await healthChecker.stop();
         // Stop accepting; running requests go on until they end or the drain deadline passes.
         const closed = fastify.close();
+        unfinished.cutAll();
         let grace: NodeJS.Timeout | undefined;
         const deadline = setTimeout(() => {
           shutdown.abort(llmuxError(Reason.UPSTREAM_OVERLOADED, "llmux is shutting down; the stream was ended before completion"));

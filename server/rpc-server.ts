@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
@@ -6,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createUnfinishedRequests } from "./lib/unfinished-requests.js";
 import { clientAddressKey } from "./services/call-context.js";
 
 /** What connect-node's handler takes: http's or http2's request and response (the package exports no name). */
@@ -31,8 +31,6 @@ export const RPC_ROUTER_OPTIONS = {
 
 /** How long close() lets calls in progress finish before it cuts their connections. */
 const DEFAULT_DRAIN_MS = 5_000;
-/** How long a call answered before its request was read may wait for the client to finish sending. */
-const UNFINISHED_CUT_OFF_MS = 1_000;
 /** How long a new cleartext connection may stay silent before it is dropped (it has not said which HTTP yet). */
 const PREFACE_TIMEOUT_MS = 10_000;
 /** The client connection preface of HTTP/2 (RFC 9113 §3.4); no HTTP/1.x request starts with "PRI ". */
@@ -92,16 +90,6 @@ function unknownMethod(services: readonly string[]) {
 }
 
 /**
- * Ends an HTTP/2 stream whose response is complete while its request is not: RST_STREAM(NO_ERROR), then destroy,
- * because a stream with unread request data would otherwise never close.
- */
-function reset(stream: http2.ServerHttp2Stream): void {
-  if (stream.destroyed) return;
-  stream.close(http2.constants.NGHTTP2_NO_ERROR);
-  stream.destroy();
-}
-
-/**
  * Hands a cleartext connection to `h2` when it opens with the HTTP/2 preface (gRPC clients, and Connect clients
  * in HTTP/2 mode, use "prior knowledge" h2c), otherwise to `h1` (Connect, gRPC-Web, curl, browsers). The bytes
  * read to decide are put back before the chosen server sees the socket.
@@ -155,8 +143,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   // HTTP/1.1 connections and how many calls each is serving: close() ends idle ones now, busy ones when done.
   const h1Sockets = new Map<Duplex, number>();
   const sessions = new Set<http2.Http2Session>();
-  // Calls answered before their request was read to the end, and how to cut each one off.
-  const unfinished = new Map<object, () => void>();
+  const unfinished = createUnfinishedRequests();
   let closing = false;
   const track = (socket: Duplex) => {
     sockets.add(socket);
@@ -170,46 +157,18 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   };
-  /**
-   * A call answered before its request was read to the end (a message over the limit) stays open until the
-   * client ends its upload, which some clients never do, and close() would wait for it. It is cut off a little
-   * later (or at close()) unless the client finishes first; at once would race the answer, and the client could
-   * report a reset instead of `resource_exhausted`.
-   */
-  const cutOffLater = (key: object, cut: () => void, finished: Promise<unknown>) => {
-    const timer = setTimeout(() => settle(true), UNFINISHED_CUT_OFF_MS).unref();
-    const settle = (cutOff: boolean) => {
-      if (!unfinished.delete(key)) return;
-      clearTimeout(timer);
-      if (cutOff) cut();
-    };
-    unfinished.set(key, () => settle(true));
-    void finished.then(() => settle(false), () => settle(false));
-  };
   const serve = (req: NodeServerRequest, res: NodeServerResponse) => {
     const socket = req.socket;
     if (req.httpVersionMajor === 1) {
       h1Sockets.set(socket, (h1Sockets.get(socket) ?? 0) + 1);
-      // Answering before the whole body was read leaves the rest unread on the connection: it must not carry
-      // another request, and the client must know before it queues one there (RFC 9112 §9.6).
-      const h1res = res as http.ServerResponse;
-      const writeHead = h1res.writeHead.bind(h1res) as (...args: unknown[]) => http.ServerResponse;
-      h1res.writeHead = ((...args: unknown[]) => {
-        if (!req.complete) h1res.setHeader("connection", "close");
-        return writeHead(...args);
-      }) as typeof h1res.writeHead;
+      unfinished.watchH1(req as http.IncomingMessage, res as http.ServerResponse);
       res.once("close", () => {
         const calls = (h1Sockets.get(socket) ?? 1) - 1;
         h1Sockets.set(socket, calls);
-        if (!req.complete) cutOffLater(socket, () => socket.destroy(), once(socket, "close"));
-        else if (closing && calls === 0) socket.end();
+        if (req.complete && closing && calls === 0) socket.end();
       });
     } else {
-      // HTTP/2: RST_STREAM(NO_ERROR), as RFC 9113 §8.1 allows for a response complete before its request.
-      const stream = (req as http2.Http2ServerRequest).stream;
-      stream.once("finish", () => {
-        if (!req.complete) cutOffLater(stream, () => reset(stream), once(stream, "close"));
-      });
+      unfinished.watchH2((req as http2.Http2ServerRequest).stream, req);
     }
     handler(req, res);
   };
@@ -262,7 +221,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
         closing = true;
         const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
         for (const session of sessions) session.close();
-        for (const cut of [...unfinished.values()]) cut();
+        unfinished.cutAll();
         for (const [socket, calls] of h1Sockets) if (calls === 0) socket.end();
         const deadline = setTimeout(() => {
           for (const socket of sockets) socket.destroy();

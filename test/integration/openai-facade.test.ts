@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
@@ -432,5 +433,35 @@ t = "${TOKEN}"
       code: "invalid_argument",
       message: 'cannot decode message llmux.admin.v1.LoginRequest from JSON: key "passwrd" is unknown',
     });
+  });
+
+  it("closes the connection of a message refused over 1 MiB whose client never finishes sending it", async () => {
+    const gw = await gateway(`
+[provider.mock]
+kind = "mock"
+[[backend]]
+model = "mock:small"
+[tokens]
+t = "${TOKEN}"
+`);
+    const socket = connect(Number(new URL(gw.url).port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    cleanups.push(async () => void socket.destroy());
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    // 1.5 of the 2 MiB announced, then silence: the rest is never read, so the connection cannot carry another call.
+    socket.write(
+      `POST /llmux.admin.v1.AdminService/Login HTTP/1.1\r\nhost: llmux\r\ncontent-type: application/json\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`,
+    );
+    socket.write(`{"username":"x","password":"${"p".repeat(1.5 * 1024 * 1024)}`);
+    const start = Date.now();
+    const closedAt = await closed;
+    expect(text.split("\r\n")[0]).toBe("HTTP/1.1 429 Too Many Requests");
+    expect(text.toLowerCase()).toContain("\r\nconnection: close\r\n");
+    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toMatchObject({ code: "resource_exhausted" });
+    // Cut off a second after the answer, well before the 30 s drain or Node's receive bound.
+    expect(closedAt - start).toBeLessThan(5_000);
   });
 });
