@@ -6,6 +6,7 @@ import { openaiDispatchCall } from "../../test/helpers/dispatch-call.js";
 import { Cancellation } from "../lib/cancellation.js";
 import { LlmuxError, Reason } from "../errors/llmux-error.js";
 import type { ProviderAdapter, UpstreamCall, UpstreamResponse } from "../providers/provider.js";
+import type { SseEvent } from "../lib/sse.js";
 import { createBackendState } from "./backend-state.js";
 import { createDispatcher, type DispatchResult } from "./dispatch.js";
 import { createRetryBudget } from "./retry-budget.js";
@@ -96,21 +97,48 @@ describe("dispatch: the first frames of a stream", () => {
   });
 });
 
+/** Lets pending callbacks run, then forces a full GC: what a stream still references survives it. */
+async function collectGarbage(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+/**
+ * An SSE body sending `reads` in turn and waiting for `resume()` before the last; `seen` watches every read. It keeps
+ * none of its reads itself (an async generator's frame would hold the last one it yielded).
+ */
+function pausedBody(reads: string[]) {
+  let resume: () => void = () => {};
+  const paused = new Promise<void>((resolve) => (resume = resolve));
+  const seen: WeakRef<Uint8Array>[] = [];
+  let next = 0;
+  const body: AsyncIterableIterator<Uint8Array> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (next === reads.length - 1) await paused;
+      if (next === reads.length) return { value: undefined, done: true };
+      const read = new TextEncoder().encode(reads[next++]);
+      seen.push(new WeakRef(read));
+      return { value: read, done: false };
+    },
+  };
+  const dispatcher = dispatcherOver(async () => ({ status: 200, headers: { "content-type": "text/event-stream" }, body }));
+  return { dispatcher, seen, resume: () => resume() };
+}
+
+/** The rest of a stream, from an iterator whose next step is already `pending`. */
+async function restOf(iterator: AsyncIterator<string>, pending: Promise<IteratorResult<string>>): Promise<string> {
+  let rest = "";
+  for (let step = await pending; !step.done; step = await iterator.next()) rest += step.value;
+  return rest;
+}
+
 describe("dispatch: what a committed stream keeps", () => {
   it("keeps nothing of the request's exchange while the stream runs (a long stream must not hold an agent's body)", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    let resume: () => void = () => {};
-    const paused = new Promise<void>((resolve) => (resume = resolve));
-    const dispatcher = dispatcherOver(async () => ({
-      status: 200,
-      headers: { "content-type": "text/event-stream" },
-      body: (async function* () {
-        yield new TextEncoder().encode(FRAMES[0]! + FRAMES[1]!);
-        await paused;
-        yield new TextEncoder().encode(FRAMES.slice(2).join(""));
-      })(),
-    }));
+    const { dispatcher, resume } = pausedBody([FRAMES[0]! + FRAMES[1]!, FRAMES.slice(2).join("")]);
     // What the facade keeps for the request's whole life: its cancellation and trace, not the call.
     const start = () => {
       const call = openaiDispatchCall(true);
@@ -119,14 +147,59 @@ describe("dispatch: what a committed stream keeps", () => {
     const { signal, trace, exchange, pending } = start();
     const result = await pending;
     if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
+    await collectGarbage();
     expect(exchange.deref()).toBeUndefined();
     resume();
     let rest = "";
     for await (const frames of result.rest) rest += frames;
     expect(rest).toBe(FRAMES.slice(2).join(""));
     expect([signal.aborted, trace.streamOutcome]).toEqual([false, "ok"]);
+  });
+
+  it("lets go of the first read's events once it has translated them, not at the stream's end", async () => {
+    // The content that commits the stream and the frames after it, in one read (a burst).
+    const { dispatcher, resume } = pausedBody([FRAMES[0]! + FRAMES[1]! + FRAMES[2]!, FRAMES.slice(3).join("")]);
+    // Every event the translator is handed, watched: they are slices of the read's text and would hold all of it.
+    const events: WeakRef<SseEvent>[] = [];
+    const start = async () => {
+      const call = openaiDispatchCall(true);
+      const exchangeFor = call.exchangeFor;
+      call.exchangeFor = (dialect) => {
+        const exchange = exchangeFor(dialect);
+        return {
+          ...exchange,
+          stream(b) {
+            const translator = exchange.stream(b);
+            return { ...translator, push: (event: SseEvent) => (events.push(new WeakRef(event)), translator.push(event)) };
+          },
+        };
+      };
+      return dispatcher.dispatch(call, [backend]);
+    };
+    const result = await start();
+    if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
+    const iterator = result.rest[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toBe(FRAMES[2]);
+    // The stream now waits for the upstream's next read.
+    const pending = iterator.next();
+    await collectGarbage();
+    expect(events.map((ref) => ref.deref())).toEqual([undefined, undefined, undefined]);
+    resume();
+    expect(await restOf(iterator, pending)).toBe(FRAMES.slice(3).join(""));
+  });
+
+  it("holds no upstream read while it waits for the next (a read is a view of the socket's buffer)", async () => {
+    const { dispatcher, seen, resume } = pausedBody([FRAMES[0]! + FRAMES[1]!, FRAMES[2]!, FRAMES.slice(3).join("")]);
+    const result = await dispatcher.dispatch(openaiDispatchCall(true), [backend]);
+    if (result.kind !== "stream") throw new Error(`expected a stream, got ${result.kind}`);
+    const iterator = result.rest[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toBe(FRAMES[2]);
+    // The stream now waits for the third read, having translated the second.
+    const pending = iterator.next();
+    await collectGarbage();
+    expect(seen.map((ref) => ref.deref())).toEqual([undefined, undefined]);
+    resume();
+    expect(await restOf(iterator, pending)).toBe(FRAMES.slice(3).join(""));
   });
 });
 

@@ -317,21 +317,31 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (error !== undefined) trace.streamError ??= error;
     };
     if (ended) finish("ok");
+    /**
+     * The client frames of the next upstream read ("" when it completes none), or undefined at the end of the body.
+     * A function of its own so that the stream, while it waits for the read after, holds only the frames: the read
+     * is a view of the socket's buffer, which would otherwise outlive it and leave the young generation with it.
+     */
+    const translateNextRead = async (): Promise<string | undefined> => {
+      const next = await read();
+      return next.done ? undefined : translate(parser.push(next.value));
+    };
     const rest = async function* (): AsyncGenerator<string> {
       let finished = ended;
       try {
         const held = translate(unsent);
+        // The events are slices of the first read's text: holding them would keep all of it for the stream's life.
+        unsent = [];
         if (held) yield held;
         while (!finished) {
-          const next = await read();
-          if (next.done) {
-            const out = translate(parser.end()) + translator.end();
+          const out = await translateNextRead();
+          if (out === undefined) {
+            const last = translate(parser.end()) + translator.end();
             finished = true;
             finish("ok");
-            if (out) yield out;
+            if (last) yield last;
             break;
           }
-          const out = translate(parser.push(next.value));
           if (out) yield out;
         }
       } catch (err) {
