@@ -100,10 +100,23 @@ export interface RunningLlmux {
  * kills it if it is not listening within 10 s.
  *
  * The admin port is off (ADMIN_PORT=0) unless `adminPort` is set, so parallel test files never compete for its
- * default port; with `adminPort` it is a free port picked here (ADMIN_PORT has no "OS picks" value: 0 is off).
+ * default port; with `adminPort` it is a free port picked here (ADMIN_PORT has no "OS picks" value: 0 is off), and
+ * picked again if another process takes it before llmux binds it.
  */
 export async function startLlmux(args: readonly string[], env: Record<string, string> = {}, options: { adminPort?: boolean } = {}): Promise<RunningLlmux> {
-  const adminPort = options.adminPort ? String(await freePort()) : "0";
+  if (!options.adminPort) return startLlmuxOn(args, env, "0");
+  // A port found free can be taken by another test's connection (outgoing ports come from the same range) before
+  // llmux binds it: llmux then exits saying so, and another free port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLlmuxOn(args, env, String(await freePort()));
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes("the address is already in use")) throw err;
+    }
+  }
+}
+
+async function startLlmuxOn(args: readonly string[], env: Record<string, string>, adminPort: string): Promise<RunningLlmux> {
   // Each gateway gets a fresh database, unless its config names one or the test passes DATABASE_URL: parallel
   // test files must never share a store (nor write one into the repository beside examples/llmux.toml).
   const configAt = args.indexOf("--config");
@@ -143,7 +156,7 @@ export async function startLlmux(args: readonly string[], env: Record<string, st
         logs.push(line);
         url ??= loggedUrl(line, "llmux listening on", "url");
         adminUrl ??= loggedUrl(line, "llmux admin API listening on", "adminUrl");
-        if (url !== undefined && (adminUrl !== undefined || !options.adminPort)) {
+        if (url !== undefined && (adminUrl !== undefined || adminPort === "0")) {
           clearTimeout(timer);
           resolve({ url, adminUrl, logs, stderr: () => stderr, stop });
         }
