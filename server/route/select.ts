@@ -69,14 +69,25 @@ export function selectBackends(
 ): Selection {
   const named = backends.filter((b) => servesByName(b, req.model));
   if (named.length > 0) return selectByName(backends, named, req, unavailable);
+  const { candidates, decisions } = judgeAll(backends, req, unavailable, true);
+  return { mode: "capability", candidates, decisions };
+}
+
+/** The decision on each of `backends`, in order, and the ones kept. */
+function judgeAll(
+  backends: readonly BackendConfig[],
+  req: Requirements,
+  unavailable: (backend: BackendConfig) => Unavailability | undefined,
+  byCapability: boolean,
+): { candidates: BackendConfig[]; decisions: Decision[] } {
   const decisions: Decision[] = [];
   const candidates: BackendConfig[] = [];
   for (const backend of backends) {
-    const decision = judge(backend, req, unavailable, true);
+    const decision = judge(backend, req, unavailable, byCapability);
     decisions.push(decision);
     if (decision.kept) candidates.push(backend);
   }
-  return { mode: "capability", candidates, decisions };
+  return { candidates, decisions };
 }
 
 function selectByName(
@@ -87,14 +98,8 @@ function selectByName(
 ): Selection {
   // The named backends first, then fallback models' backends, each backend once (most requests name no fallback).
   const ordered = named.some((b) => b.fallbacks.length > 0) ? withFallbacks(backends, named) : named;
-  const judged: Decision[] = [];
-  const candidates: BackendConfig[] = [];
-  for (const backend of ordered) {
-    const decision = judge(backend, req, unavailable, false);
-    judged.push(decision);
-    if (decision.kept) candidates.push(backend);
-  }
-  return new NameSelection(candidates, backends, judged, req.model);
+  const { candidates, decisions } = judgeAll(ordered, req, unavailable, false);
+  return new NameSelection(candidates, backends, decisions, req.model);
 }
 
 function withFallbacks(backends: readonly BackendConfig[], named: BackendConfig[]): BackendConfig[] {
