@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -12,6 +12,7 @@ import { AdminService } from "../../gen/llmux/admin/v1/admin_service_pb.js";
 import { buildApp, createLogger } from "../../server/app.js";
 import { parseConfig } from "../../server/config/load.js";
 import { startMockUpstream, type MockReply, type MockUpstream } from "../helpers/mock-upstream.js";
+import { openSocket, receivedUntilClose } from "../helpers/raw-socket.js";
 
 // Findings of the HTTP facade's security audit: a request body that never arrives, a client that stops reading a
 // stream, the error dialect of encoded and absolute-form targets and of unknown procedures, Node's parser errors,
@@ -83,27 +84,17 @@ tests = "${TOKEN}"
   };
 }
 
-/** A connection to the gateway; errors (a reset after the gateway's answer) are the close the tests wait for. */
+/** A raw connection to the gateway, destroyed after the test. */
 async function open(port: number): Promise<Socket> {
-  const socket = connect(port, "127.0.0.1");
-  socket.on("error", () => undefined);
+  const socket = await openSocket(port);
   cleanups.push(async () => void socket.destroy());
-  await new Promise<void>((resolve) => socket.once("connect", resolve));
   return socket;
-}
-
-/** Everything the gateway sends on `socket` until it closes the connection. */
-function received(socket: Socket): Promise<string> {
-  let text = "";
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => (text += chunk));
-  return new Promise((resolve) => socket.once("close", () => resolve(text)));
 }
 
 /** Sends raw bytes on a new connection; resolves with the whole answer once the gateway has closed it. */
 async function exchange(port: number, bytes: string): Promise<string> {
   const socket = await open(port);
-  const answer = received(socket);
+  const answer = receivedUntilClose(socket);
   socket.write(bytes, "latin1");
   return answer;
 }
@@ -150,7 +141,7 @@ describe("receiving a request is bounded (Node's requestTimeout), answering it i
   it("a body dribbled a byte at a time gets 408 too, and the socket is closed", async () => {
     const gw = await start({ type: "openai-chat", content: "unused" });
     const socket = await open(gw.port);
-    const answer = received(socket);
+    const answer = receivedUntilClose(socket);
     socket.write(head(1_000_000));
     // JSON whitespace, one byte every 20 ms: never a whole body, never silent long.
     const dribble = setInterval(() => socket.writable && socket.write(" "), 20);
@@ -195,7 +186,7 @@ describe("a client that stops reading a stream", () => {
     // The gateway, not the upstream, ends it: the mock sees its response abandoned unfinished.
     expect(await gw.mock.waitForClose(10_000)).toBe(true);
     // Reading now gets what was buffered, then the end the gateway sent: a 200 stream cut short, never finished.
-    const text = await received(socket.resume());
+    const text = await receivedUntilClose(socket.resume());
     expect(text.startsWith("HTTP/1.1 200 OK\r\n")).toBe(true);
     expect(text).not.toContain("[DONE]");
     // The existing cancellation path: the client is gone, so the request is client_closed with status 499.

@@ -1,4 +1,3 @@
-import { connect } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
@@ -6,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RouteMode, RouteService, SkipReason } from "../../gen/llmux/route/v1/route_service_pb.js";
 import { closedPort, readJson, startGateway, type TestGateway } from "../helpers/gateway.js";
 import { startMockUpstream, type MockUpstream } from "../helpers/mock-upstream.js";
+import { openSocket, receivedUntilClose } from "../helpers/raw-socket.js";
 
 const TOKEN = "client-token-for-tests";
 const PROVIDER_KEY = "sk-provider-secret-1234";
@@ -371,6 +371,16 @@ describe("OpenAI facade: client errors", () => {
 });
 
 describe("Route service over Connect", () => {
+  /** A gateway with the built-in mock provider only: the control-plane tests need no upstream. */
+  const MOCK_ONLY = `
+[provider.mock]
+kind = "mock"
+[[backend]]
+model = "mock:small"
+[tokens]
+t = "${TOKEN}"
+`;
+
   it("explains a routing decision for every backend", async () => {
     const mock = await upstream();
     const gw = await gateway(`
@@ -413,14 +423,7 @@ t = "${TOKEN}"
   });
 
   it("applies the control-plane port's limits: 1 MiB messages, unknown JSON fields refused", async () => {
-    const gw = await gateway(`
-[provider.mock]
-kind = "mock"
-[[backend]]
-model = "mock:small"
-[tokens]
-t = "${TOKEN}"
-`);
+    const gw = await gateway(MOCK_ONLY);
     const call = (body: string) =>
       fetch(`${gw.url}/llmux.admin.v1.AdminService/Login`, { method: "POST", headers: { "content-type": "application/json" }, body });
     // Refused once 1 MiB has arrived, without credentials, instead of read to the end of the facade's body limit.
@@ -436,28 +439,18 @@ t = "${TOKEN}"
   });
 
   it("closes the connection of a message refused over 1 MiB whose client never finishes sending it", async () => {
-    const gw = await gateway(`
-[provider.mock]
-kind = "mock"
-[[backend]]
-model = "mock:small"
-[tokens]
-t = "${TOKEN}"
-`);
-    const socket = connect(Number(new URL(gw.url).port), "127.0.0.1");
-    socket.on("error", () => undefined);
+    const gw = await gateway(MOCK_ONLY);
+    const socket = await openSocket(Number(new URL(gw.url).port));
     cleanups.push(async () => void socket.destroy());
-    let text = "";
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => (text += chunk));
-    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    const answer = receivedUntilClose(socket);
     // 1.5 of the 2 MiB announced, then silence: the rest is never read, so the connection cannot carry another call.
     socket.write(
       `POST /llmux.admin.v1.AdminService/Login HTTP/1.1\r\nhost: llmux\r\ncontent-type: application/json\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`,
     );
     socket.write(`{"username":"x","password":"${"p".repeat(1.5 * 1024 * 1024)}`);
     const start = Date.now();
-    const closedAt = await closed;
+    const text = await answer;
+    const closedAt = Date.now();
     expect(text.split("\r\n")[0]).toBe("HTTP/1.1 429 Too Many Requests");
     expect(text.toLowerCase()).toContain("\r\nconnection: close\r\n");
     expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toMatchObject({ code: "resource_exhausted" });
