@@ -30,7 +30,6 @@ export interface UnfinishedRequests {
 export function createUnfinishedRequests(cutOffMs = DEFAULT_CUT_OFF_MS): UnfinishedRequests {
   const waiting = new Map<object, () => void>();
   const cutOffLater = (key: object, cut: () => void, finished: Promise<unknown>) => {
-    if (waiting.has(key)) return;
     const timer = setTimeout(() => settle(true), cutOffMs).unref();
     const settle = (cutOff: boolean) => {
       if (!waiting.delete(key)) return;
