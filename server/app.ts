@@ -326,6 +326,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   fastify.removeContentTypeParser("text/plain");
   fastify.decorateRequest("principal", undefined);
   fastify.decorateRequest("llm", undefined);
+  fastify.decorateRequest("jsonBytes", undefined);
   fastify.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   fastify.setNotFoundHandler(sendNotFound);
   // Requests log through the gateway's logger itself, not a child per request (a pino child costs more than the
@@ -364,7 +365,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     guarded.addHook("onRequest", createAuthHook(authenticator, clientTokens.open));
     // LLM request bodies, up to agents' 100 KB and more: the same refusals as Fastify's parser (prototype poisoning
     // included) for less (json-body.ts). Only here: the Connect plugin sets its own JSON parser in its context.
-    guarded.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+    guarded.addContentTypeParser("application/json", { parseAs: "buffer" }, parseJsonBody);
     registerOpenAIRoutes(guarded, { gateway, now, tokens, idleMs: server.timeouts.idleMs });
     registerAnthropicRoutes(guarded, { gateway, now, tokens, idleMs: server.timeouts.idleMs });
     registerModelRoutes(guarded, { gateway, startedAt: now() });

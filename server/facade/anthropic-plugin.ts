@@ -6,9 +6,11 @@ import { validateAnthropicRequest } from "../translate/anthropic/validate.js";
 import type { AnthropicMessagesRequest } from "../translate/anthropic/wire.js";
 import { createAnthropicCountTokensPassthrough, createAnthropicPassthrough } from "../translate/exchange/anthropic-to-anthropic.js";
 import { createAnthropicToOpenAI } from "../translate/exchange/anthropic-to-openai.js";
-import { lazyExchanges, type Exchange } from "../translate/exchange/exchange.js";
+import { lazyExchanges, type Exchange, type RequestSource } from "../translate/exchange/exchange.js";
+import type { ChatCall } from "../services/gateway/gateway-service.js";
 import type { FacadeDeps } from "./openai-plugin.js";
-import { beginLlmRequest, type LlmRoute } from "./request-tracker.js";
+import { beginLlmRequest, type LlmRoute, type RequestContext } from "./request-tracker.js";
+import { takeRequestSource } from "./request-source.js";
 import { sendResult } from "./stream-reply.js";
 
 const ANTHROPIC_CHAT: LlmRoute = { dialect: "anthropic", operation: "chat" };
@@ -25,8 +27,29 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
 }
 
 /** Creates the exchange of an Anthropic request with an OpenAI-dialect backend. */
-function toOpenAI(body: AnthropicMessagesRequest, now: () => number): () => Exchange {
-  return () => createAnthropicToOpenAI(body, { id: randomId("msg_"), created: Math.floor(now() / 1000) });
+function toOpenAI(request: RequestSource<AnthropicMessagesRequest>, now: () => number): () => Exchange {
+  return () => createAnthropicToOpenAI(request, { id: randomId("msg_"), created: Math.floor(now() / 1000) });
+}
+
+/**
+ * The gateway call of an Anthropic chat request. A function of its own so that the parsed body lives in its frame and
+ * the closures reach only its source, which the dispatcher parks while the request waits for its upstream.
+ */
+function chatCall(request: FastifyRequest, ctx: RequestContext, deps: FacadeDeps): ChatCall {
+  const source = takeRequestSource(request, validateAnthropicRequest);
+  const body = source.get();
+  ctx.stream = body.stream === true;
+  return {
+    requirements: withExactCount(anthropicRequirements(body), () => anthropicPromptText(source.get()), deps.tokens),
+    stream: ctx.stream,
+    operation: "chat",
+    exchangeFor: lazyExchanges("anthropic", () => createAnthropicPassthrough(source.get), toOpenAI(source.get, deps.now)),
+    parkRequest: source.park,
+    headers: forwardedHeaders(request),
+    principal: request.principal,
+    signal: ctx.cancel,
+    trace: ctx.trace,
+  };
 }
 
 /**
@@ -36,18 +59,7 @@ function toOpenAI(body: AnthropicMessagesRequest, now: () => number): () => Exch
 export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   app.post("/v1/messages", { config: { llm: ANTHROPIC_CHAT } }, async (request, reply) => {
     const ctx = beginLlmRequest(request, reply, ANTHROPIC_CHAT, deps.now);
-    const body = validateAnthropicRequest(request.body);
-    ctx.stream = body.stream === true;
-    const result = await deps.gateway.chat({
-      requirements: withExactCount(anthropicRequirements(body), () => anthropicPromptText(body), deps.tokens),
-      stream: body.stream === true,
-      operation: "chat",
-      exchangeFor: lazyExchanges("anthropic", () => createAnthropicPassthrough(body), toOpenAI(body, deps.now)),
-      headers: forwardedHeaders(request),
-      principal: request.principal,
-      signal: ctx.cancel,
-      trace: ctx.trace,
-    });
+    const result = await deps.gateway.chat(chatCall(request, ctx, deps));
     return sendResult(reply, result, ctx, deps.idleMs);
   });
 
@@ -63,7 +75,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: FacadeDeps):
       operation: "count_tokens",
       // Anthropic backends count it themselves; for others the request is translated so a server tokenizer
       // (vLLM's /tokenize) can count the messages it would really see.
-      exchangeFor: lazyExchanges("anthropic", () => createAnthropicCountTokensPassthrough(raw as Record<string, unknown>), toOpenAI(body, deps.now)),
+      exchangeFor: lazyExchanges("anthropic", () => createAnthropicCountTokensPassthrough(() => raw as Record<string, unknown>), toOpenAI(() => body, deps.now)),
       headers: forwardedHeaders(request),
       principal: request.principal,
       signal: ctx.cancel,

@@ -4,9 +4,9 @@ import { LlmuxError, Reason } from "../errors/llmux-error.js";
 import { parseJsonBody } from "./json-body.js";
 
 /** What the parser hands Fastify for `text`: the value, or the refusal (reason, message, param). */
-function parse(text: string): { value: unknown } | { reason: string; message: string; param: string | undefined } {
+function parse(text: string | Buffer, request = {} as FastifyRequest): { value: unknown } | { reason: string; message: string; param: string | undefined } {
   let outcome: { value: unknown } | { reason: string; message: string; param: string | undefined } | undefined;
-  parseJsonBody({} as FastifyRequest, text, (err, body) => {
+  parseJsonBody(request, typeof text === "string" ? Buffer.from(text) : text, (err, body) => {
     if (err === null) outcome = { value: body };
     else if (err instanceof LlmuxError) outcome = { reason: Reason[err.reason], message: err.rawMessage, param: err.param };
     else throw err;
@@ -41,5 +41,20 @@ describe("parseJsonBody", () => {
 
   it("accepts the largest finite numbers and hands on the parsed value", () => {
     expect(parse('{"a":1.7976931348623157e308,"b":-5e-324,"c":"1e309"}')).toEqual({ value: { a: 1.7976931348623157e308, b: -5e-324, c: "1e309" } });
+  });
+
+  it("ignores a leading byte-order mark and decodes the body as UTF-8", () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text":"héllo ☃ 𝄞"}')]);
+    expect(parse(bytes)).toEqual({ value: { text: "héllo ☃ 𝄞" } });
+  });
+
+  it("leaves the bytes of an accepted body on the request, and none of a refused one", () => {
+    const accepted = {} as FastifyRequest;
+    const bytes = Buffer.from('{"model":"m"}');
+    parse(bytes, accepted);
+    expect(accepted.jsonBytes).toBe(bytes);
+    const refused = {} as FastifyRequest;
+    expect(parse('{"model":', refused)).toEqual({ reason: "INVALID_REQUEST", message: "request body is not valid JSON", param: undefined });
+    expect(refused.jsonBytes).toBeUndefined();
   });
 });

@@ -32,7 +32,8 @@ export interface ProviderAdapter {
   readonly dialect: Dialect;
   /**
    * Sends one request. Resolves once response headers arrive; rejects with an LlmuxError (UPSTREAM_FAILED,
-   * UPSTREAM_TIMEOUT or CANCELED) when no response arrives. Never retries.
+   * UPSTREAM_TIMEOUT or CANCELED) when no response arrives. Never retries. The HTTP providers serialise `body`
+   * before they return and keep none of it, so the caller may let the parsed request go while the answer is awaited.
    */
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /**

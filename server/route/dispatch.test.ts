@@ -11,6 +11,9 @@ import { createBackendState } from "./backend-state.js";
 import { createDispatcher, type DispatchResult } from "./dispatch.js";
 import { createRetryBudget } from "./retry-budget.js";
 import { NO_TELEMETRY } from "./telemetry.js";
+import { lazyExchanges } from "../translate/exchange/exchange.js";
+import { createOpenAIPassthrough } from "../translate/exchange/openai-to-openai.js";
+import { validateOpenAIRequest } from "../translate/openai/validate.js";
 
 const backend = backendConfig({ provider: "up", model: "gpt" });
 
@@ -270,5 +273,33 @@ describe("dispatch: deadlines of a non-streaming answer", () => {
     expect(err).toEqual(expect.objectContaining({ reason: Reason.UPSTREAM_TIMEOUT, rawMessage: "up:gpt did not finish in time" }));
     // Not cut at the first-byte deadline: the body was aborted by the request deadline, after it.
     expect(aborted - started).toBeGreaterThanOrEqual(140);
+  });
+});
+
+describe("dispatch: the parsed request while an attempt waits", () => {
+  it("is parked once the attempt's upstream body is on its way, and read again for a failover", async () => {
+    const log: string[] = [];
+    const bytesOf = (text: string) => (async function* () {
+      yield new TextEncoder().encode(text);
+    })();
+    const dispatcher = dispatcherOver(async (call) => {
+      log.push(`send ${String(call.body.model)}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (call.body.model === "gpt") return { status: 503, headers: {}, body: bytesOf('{"error":{"message":"overloaded","type":"server_error"}}') };
+      const answer = { id: "c1", object: "chat.completion", created: 1, model: "gpt-2", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }] };
+      return { status: 200, headers: { "content-type": "application/json" }, body: bytesOf(JSON.stringify(answer)) };
+    });
+    const body = validateOpenAIRequest({ model: "gpt", messages: [{ role: "user", content: "hi" }] });
+    const call = {
+      ...openaiDispatchCall(false),
+      exchangeFor: lazyExchanges("openai", () => createOpenAIPassthrough(() => (log.push("read"), body)), () => {
+        throw new Error("no other dialect here");
+      }),
+      parkRequest: () => log.push("park"),
+    };
+    const result = await dispatcher.dispatch(call, [backend, backendConfig({ provider: "up", model: "gpt-2" })]);
+    expect(result.kind).toBe("json");
+    // Read when the exchange is made and for each attempt's body; parked before either answer arrived.
+    expect(log).toEqual(["read", "read", "send gpt", "park", "read", "send gpt-2", "park"]);
   });
 });

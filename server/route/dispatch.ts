@@ -30,6 +30,11 @@ const BACKOFF_CAP_MS = 250;
 export interface DispatchCall {
   /** The exchange for a backend dialect (created lazily; the client's dialect is fixed by the caller). */
   exchangeFor(dialect: Dialect): Exchange;
+  /**
+   * Lets the caller drop the parsed request while an attempt waits for its upstream: called once the attempt's
+   * upstream body has been serialised. A later attempt reads the request again through its exchange.
+   */
+  parkRequest?(): void;
   stream: boolean;
   operation: "chat" | "count_tokens";
   /** Allowlisted headers to forward (anthropic-version, anthropic-beta). */
@@ -197,7 +202,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         }
       }
       state.admit(backend);
-      const res = await provider.send({ operation: call.operation, body: exchange.upstreamBody(backend), headers: call.headers, signal: controller });
+      const sent = provider.send({ operation: call.operation, body: exchange.upstreamBody(backend), headers: call.headers, signal: controller });
+      call.parkRequest?.();
+      const res = await sent;
       if (res.status < 200 || res.status >= 300) {
         const text = await readBody(res.body, MAX_ERROR_BYTES).catch(() => "");
         const err = res.status >= 300 && res.status < 400

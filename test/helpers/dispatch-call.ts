@@ -9,5 +9,5 @@ import { validateOpenAIRequest } from "../../server/translate/openai/validate.js
  */
 export function openaiDispatchCall(stream: boolean): DispatchCall {
   const body = validateOpenAIRequest({ model: "gpt", stream, messages: [{ role: "user", content: "hi" }] });
-  return { exchangeFor: () => createOpenAIPassthrough(body), stream, operation: "chat", headers: {}, signal: new Cancellation(), trace: { attempts: [] } };
+  return { exchangeFor: () => createOpenAIPassthrough(() => body), stream, operation: "chat", headers: {}, signal: new Cancellation(), trace: { attempts: [] } };
 }

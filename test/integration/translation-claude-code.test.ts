@@ -244,3 +244,78 @@ describe("Claude Code → OpenAI-compatible backend", () => {
     expect(final.usage).toMatchObject({ input_tokens: 200, cache_read_input_tokens: 4000, output_tokens: 120 });
   });
 });
+
+describe("an agent-sized request that fails over", () => {
+  // Over the size at which llmux parks a request's parsed body while it waits for its upstream (PARK_MIN_BYTES):
+  // the second attempt parses it again from its bytes, and must send what the first would have.
+  const padding = "Prefer the dedicated tools over shell commands; quote paths with spaces (é, ☃, 𝄞). ".repeat(500);
+  const large = { ...REQUEST, tools: REQUEST.tools.map((tool, i) => (i === 0 ? { ...tool, description: `${tool.description}\n${padding}` } : tool)) };
+  let failing: MockUpstream;
+  let serving: MockUpstream;
+  let pair: TestGateway;
+
+  beforeAll(async () => {
+    failing = await startMockUpstream(() => ({ type: "error", status: 503 }));
+    serving = await startMockUpstream(() => ANSWER);
+    pair = await startGateway(`
+[provider.first]
+kind = "openai"
+base_url = "${failing.url}/v1"
+[provider.second]
+kind = "openai"
+base_url = "${serving.url}/v1"
+[[backend]]
+model = "first:gpt-upstream"
+alias = "claude-opus-4-8"
+thinking = true
+[[backend]]
+model = "second:gpt-upstream"
+alias = "claude-opus-4-8"
+thinking = true
+# The first backend cools down after its 503: each test has a pair of its own.
+[[backend]]
+model = "first:gpt-chat"
+[[backend]]
+model = "second:gpt-chat"
+[tokens]
+claude-code = "${TOKEN}"
+`);
+  });
+
+  afterAll(async () => {
+    await pair?.close();
+    await failing?.close();
+    await serving?.close();
+  });
+
+  it("reaches the second backend with the same OpenAI request the first got, and the client gets the answer", async () => {
+    const body = JSON.stringify(large);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(40_000);
+    const res = await fetch(`${pair.url}/v1/messages?beta=true`, {
+      method: "POST",
+      headers: { "x-api-key": TOKEN, "content-type": "application/json", "anthropic-version": "2023-06-01", "anthropic-beta": BETA },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const replayed = replay(frames(await res.text()));
+    expect(replayed.content.map((block) => block.type)).toEqual(["thinking", "text", "tool_use", "tool_use"]);
+    expect([failing.requests.length, serving.requests.length]).toEqual([1, 1]);
+    expect(serving.requests[0]!.body).toBe(failing.requests[0]!.body);
+    const sent = serving.requests[0]!.json as { model: string; tools: Array<{ function: { description: string } }> };
+    expect(sent.model).toBe("gpt-upstream");
+    expect(sent.tools[0]!.function.description).toBe(large.tools[0]!.description);
+  });
+
+  it("passes an OpenAI client's request to the second backend as the first got it", async () => {
+    const request = { model: "gpt-chat", stream: false, messages: [{ role: "system", content: padding }, { role: "user", content: "Keep it short." }] };
+    const res = await fetch(`${pair.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe("It starts the server.");
+    expect(failing.requests.at(-1)!.body).toBe(serving.requests.at(-1)!.body);
+    expect(serving.requests.at(-1)!.json).toEqual(request);
+  });
+});

@@ -28,6 +28,8 @@ export interface ChatCall {
   stream: boolean;
   operation: "chat" | "count_tokens";
   exchangeFor(dialect: Dialect): Exchange;
+  /** See `DispatchCall.parkRequest`. */
+  parkRequest?(): void;
   headers: Record<string, string>;
   signal: CancelSignal;
   trace: RouteTrace;

@@ -6,7 +6,7 @@ import { AnthropicStreamUsage, usageFromAnthropic } from "../anthropic/usage.js"
 import type { AnthropicMessagesRequest } from "../anthropic/wire.js";
 import { applyKeyEdits } from "../key-edits.js";
 import { textLength } from "../usage-estimate.js";
-import type { Exchange, StreamTranslator } from "./exchange.js";
+import type { Exchange, RequestSource, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
 import { jsonTextLength } from "../../lib/json-measure.js";
 
@@ -17,10 +17,10 @@ import { jsonTextLength } from "../../lib/json-measure.js";
  * `anthropic-version` and `anthropic-beta` are forwarded by the adapter; responses pass through byte for byte, while
  * usage is read on the side and in-band errors and truncation are detected.
  */
-export function createAnthropicPassthrough(body: AnthropicMessagesRequest): Exchange {
+export function createAnthropicPassthrough(request: RequestSource<AnthropicMessagesRequest>): Exchange {
   return {
     upstreamBody(backend: BackendConfig) {
-      const out: Record<string, unknown> = { ...body, model: backend.model };
+      const out: Record<string, unknown> = { ...request(), model: backend.model };
       applyKeyEdits(out, backend);
       return out;
     },
@@ -34,10 +34,10 @@ export function createAnthropicPassthrough(body: AnthropicMessagesRequest): Exch
 }
 
 /** `POST /v1/messages/count_tokens` forwarded to an Anthropic backend. */
-export function createAnthropicCountTokensPassthrough(body: Record<string, unknown>): Exchange {
+export function createAnthropicCountTokensPassthrough(request: RequestSource<Record<string, unknown>>): Exchange {
   return {
     upstreamBody(backend) {
-      const out: Record<string, unknown> = { ...body, model: backend.model };
+      const out: Record<string, unknown> = { ...request(), model: backend.model };
       applyKeyEdits(out, backend);
       return out;
     },

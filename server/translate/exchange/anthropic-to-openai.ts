@@ -15,20 +15,21 @@ import { openaiUsageToCanonical } from "../openai/usage.js";
 import { responseOutputChars } from "../usage-estimate.js";
 import { isObject } from "../../lib/is-object.js";
 import { declaredToolNames } from "./openai-to-openai.js";
-import { translateStream, type Exchange, type ExchangeContext, type StreamDecoder } from "./exchange.js";
+import { translateStream, type Exchange, type ExchangeContext, type RequestSource, type StreamDecoder } from "./exchange.js";
 
 /**
- * Anthropic client → OpenAI-compatible backend, through the canonical hub: the Anthropic request is decoded once;
- * each attempt encodes it for its backend; responses and stream events come back the other way. The client sees
+ * Anthropic client → OpenAI-compatible backend, through the canonical hub: each attempt decodes the Anthropic
+ * request and encodes it for its backend; responses and stream events come back the other way. The client sees
  * the model name it asked for and an Anthropic message id.
  */
-export function createAnthropicToOpenAI(body: AnthropicMessagesRequest, ctx: ExchangeContext): Exchange {
-  const canonical: CanonicalRequest = anthropicRequestToCanonical(body);
-  const encodeContext = { id: ctx.id, model: body.model, created: ctx.created };
+export function createAnthropicToOpenAI(request: RequestSource<AnthropicMessagesRequest>, ctx: ExchangeContext): Exchange {
+  const encodeContext = { id: ctx.id, model: request().model, created: ctx.created };
+  // What the answer's translation needs of the request, from the attempt's encoding: small, unlike the request.
   let toolNames: ToolNameMap = new Map();
   let upstreamTools: Set<string> = new Set();
   return {
     upstreamBody(backend) {
+      const canonical: CanonicalRequest = anthropicRequestToCanonical(request());
       const encoded = canonicalToOpenaiRequest(canonical, { model: backend.model });
       toolNames = encoded.toolNames;
       upstreamTools = declaredToolNames(encoded.body.tools as Array<Record<string, unknown>> | undefined);

@@ -65,14 +65,14 @@ describe("upstream answers nested too deeply to serialise", () => {
   it.each<[string, () => string, unknown]>([
     [
       "OpenAI → Anthropic: a tool_use input",
-      () => respond(createOpenAIToAnthropic(openaiClient(false), CONTEXT), false, anthropicMessage(`{"type":"tool_use","id":"toolu_1","name":"f","input":${DEEP}}`)),
+      () => respond(createOpenAIToAnthropic(() => openaiClient(false), CONTEXT), false, anthropicMessage(`{"type":"tool_use","id":"toolu_1","name":"f","input":${DEEP}}`)),
       INVALID_RESPONSE,
     ],
     [
       "Anthropic → OpenAI: tool-call arguments as a string",
       () =>
         respond(
-          createAnthropicToOpenAI(anthropicClient(false), CONTEXT),
+          createAnthropicToOpenAI(() => anthropicClient(false), CONTEXT),
           false,
           openaiCompletion(`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":${JSON.stringify(DEEP)}}}]}`),
         ),
@@ -82,7 +82,7 @@ describe("upstream answers nested too deeply to serialise", () => {
       "Anthropic → OpenAI: tool-call arguments as an object",
       () =>
         respond(
-          createAnthropicToOpenAI(anthropicClient(false), CONTEXT),
+          createAnthropicToOpenAI(() => anthropicClient(false), CONTEXT),
           false,
           openaiCompletion(`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":${DEEP}}}]}`),
         ),
@@ -90,7 +90,7 @@ describe("upstream answers nested too deeply to serialise", () => {
     ],
     [
       "OpenAI → OpenAI with the GPT-OSS repair: a vendor field",
-      () => respond(createOpenAIPassthrough(openaiClient(false)), true, openaiCompletion('{"role":"assistant","content":"hi"}', `,"vendor":${DEEP}`)),
+      () => respond(createOpenAIPassthrough(() => openaiClient(false)), true, openaiCompletion('{"role":"assistant","content":"hi"}', `,"vendor":${DEEP}`)),
       INVALID_RESPONSE,
     ],
   ])("%s → an invalid-response error", (_, run, expected) => {
@@ -101,7 +101,7 @@ describe("upstream answers nested too deeply to serialise", () => {
     [
       "OpenAI → Anthropic: an initial tool_use input",
       () =>
-        stream(createOpenAIToAnthropic(openaiClient(true), CONTEXT), false, [
+        stream(createOpenAIToAnthropic(() => openaiClient(true), CONTEXT), false, [
           anthropicEvent(ANTHROPIC_START),
           anthropicEvent(`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":${DEEP}}}`),
         ]),
@@ -109,17 +109,17 @@ describe("upstream answers nested too deeply to serialise", () => {
     ],
     [
       "OpenAI → OpenAI with the GPT-OSS repair: a vendor field in a chunk",
-      () => stream(createOpenAIPassthrough(openaiClient(true)), true, [openaiEvent(OPENAI_ROLE_CHUNK.slice(6)), openaiEvent(`{"choices":[],"vendor":${DEEP}}`)]),
+      () => stream(createOpenAIPassthrough(() => openaiClient(true)), true, [openaiEvent(OPENAI_ROLE_CHUNK.slice(6)), openaiEvent(`{"choices":[],"vendor":${DEEP}}`)]),
       INVALID_EVENT_OPENAI,
     ],
     [
       "OpenAI → OpenAI: a usage chunk with choices, re-serialised to withhold the usage",
-      () => stream(createOpenAIPassthrough(openaiClient(true)), false, [openaiEvent(`{"choices":[{"index":0,"delta":{"content":"x"}}],"usage":{"prompt_tokens":1},"vendor":${DEEP}}`)]),
+      () => stream(createOpenAIPassthrough(() => openaiClient(true)), false, [openaiEvent(`{"choices":[{"index":0,"delta":{"content":"x"}}],"usage":{"prompt_tokens":1},"vendor":${DEEP}}`)]),
       INVALID_EVENT_OPENAI,
     ],
     [
       "Anthropic → OpenAI with the GPT-OSS repair: a vendor field in a chunk",
-      () => stream(createAnthropicToOpenAI(anthropicClient(true), CONTEXT), true, [openaiEvent(OPENAI_ROLE_CHUNK.slice(6)), openaiEvent(`{"choices":[],"vendor":${DEEP}}`)]),
+      () => stream(createAnthropicToOpenAI(() => anthropicClient(true), CONTEXT), true, [openaiEvent(OPENAI_ROLE_CHUNK.slice(6)), openaiEvent(`{"choices":[],"vendor":${DEEP}}`)]),
       INVALID_EVENT_OPENAI,
     ],
   ])("streamed, %s → an invalid-event error", (_, run, expected) => {
@@ -128,16 +128,16 @@ describe("upstream answers nested too deeply to serialise", () => {
 
   it("leaves a GPT-OSS call written as text alone when its arguments are too deep to rewrite", () => {
     const content = `{"name":"f","arguments":${DEEP}}`;
-    const body = respond(createAnthropicToOpenAI(anthropicClient(false), CONTEXT), true, openaiCompletion(JSON.stringify({ role: "assistant", content })));
+    const body = respond(createAnthropicToOpenAI(() => anthropicClient(false), CONTEXT), true, openaiCompletion(JSON.stringify({ role: "assistant", content })));
     expect((JSON.parse(body) as { content: unknown }).content).toEqual([{ type: "text", text: content }]);
   });
 
   it("passes such answers through untouched where nothing is serialised again", () => {
     const openai = openaiCompletion('{"role":"assistant","content":"hi"}', `,"vendor":${DEEP}`);
-    expect(respond(createOpenAIPassthrough(openaiClient(false)), false, openai)).toBe(openai);
+    expect(respond(createOpenAIPassthrough(() => openaiClient(false)), false, openai)).toBe(openai);
     const anthropic = anthropicMessage(`{"type":"tool_use","id":"toolu_1","name":"f","input":${DEEP}}`);
-    expect(respond(createAnthropicPassthrough(anthropicClient(false)), false, anthropic)).toBe(anthropic);
+    expect(respond(createAnthropicPassthrough(() => anthropicClient(false)), false, anthropic)).toBe(anthropic);
     const chunk = `{"choices":[{"index":0,"delta":{"content":"x"}}],"vendor":${DEEP}}`;
-    expect(stream(createOpenAIPassthrough(openaiClient(true)), false, [openaiEvent(chunk)])).toBe(`data: ${chunk}\n\n`);
+    expect(stream(createOpenAIPassthrough(() => openaiClient(true)), false, [openaiEvent(chunk)])).toBe(`data: ${chunk}\n\n`);
   });
 });

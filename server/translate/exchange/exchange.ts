@@ -41,9 +41,18 @@ export interface StreamTranslator {
 }
 
 /**
+ * The client's validated request, as an exchange reads it: on every `upstreamBody` (and once when it is created),
+ * never kept. Between attempts the caller may drop the parsed request and parse it again from its bytes when a
+ * failover asks (see `DispatchCall.parkRequest`): an agent's request waiting for its upstream then holds no parsed
+ * tree, which would otherwise outlive the young generation with it.
+ */
+export type RequestSource<T> = () => T;
+
+/**
  * Everything that differs between the four (client dialect, backend dialect) routes, as pure functions over one
  * request. Created per request; `upstreamBody` may be called once per attempt (failover re-encodes for the next
- * backend, leaving the client's body untouched).
+ * backend, leaving the client's body untouched). Exchanges keep only small facts about the request (its model,
+ * whether it streams, its tool names), and read the rest from their {@link RequestSource}.
  */
 export interface Exchange {
   /** The body to send to this backend, in its dialect, with the backend's model and key edits applied. */

@@ -38,10 +38,10 @@ import { createOpenAIPassthrough } from "./openai-to-openai.js";
 type Route = "openai-to-openai" | "anthropic-to-anthropic" | "anthropic-to-openai" | "openai-to-anthropic";
 
 const ROUTES: Readonly<Record<Route, { client: Dialect; create: (body: unknown) => Exchange }>> = {
-  "openai-to-openai": { client: "openai", create: (body) => createOpenAIPassthrough(validateOpenAIRequest(body)) },
-  "anthropic-to-anthropic": { client: "anthropic", create: (body) => createAnthropicPassthrough(validateAnthropicRequest(body)) },
-  "anthropic-to-openai": { client: "anthropic", create: (body) => createAnthropicToOpenAI(validateAnthropicRequest(body), ANTHROPIC_CONTEXT) },
-  "openai-to-anthropic": { client: "openai", create: (body) => createOpenAIToAnthropic(validateOpenAIRequest(body), OPENAI_CONTEXT) },
+  "openai-to-openai": { client: "openai", create: (body) => createOpenAIPassthrough(() => validateOpenAIRequest(body)) },
+  "anthropic-to-anthropic": { client: "anthropic", create: (body) => createAnthropicPassthrough(() => validateAnthropicRequest(body)) },
+  "anthropic-to-openai": { client: "anthropic", create: (body) => createAnthropicToOpenAI(() => validateAnthropicRequest(body), ANTHROPIC_CONTEXT) },
+  "openai-to-anthropic": { client: "openai", create: (body) => createOpenAIToAnthropic(() => validateOpenAIRequest(body), OPENAI_CONTEXT) },
 };
 
 /** Fixed per-request facts, so that ids and timestamps in the output are deterministic. */

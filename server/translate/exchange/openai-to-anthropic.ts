@@ -11,7 +11,7 @@ import { openaiRequestToCanonical } from "../openai/request.js";
 import { canonicalToOpenaiResponse } from "../openai/response.js";
 import { OpenAIStreamEncoder } from "../openai/stream-encoder.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
-import { translateStream, type Exchange, type ExchangeContext } from "./exchange.js";
+import { translateStream, type Exchange, type ExchangeContext, type RequestSource } from "./exchange.js";
 
 /**
  * Output limit sent to Anthropic when an OpenAI client gave none: Anthropic requires `max_tokens`, OpenAI does not.
@@ -23,11 +23,13 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
  * OpenAI client → Anthropic backend, through the canonical hub. The client sees the model name it asked for and a
  * `chatcmpl-` id; the usage chunk is sent only when the client asked for it.
  */
-export function createOpenAIToAnthropic(body: OpenAIChatBody, ctx: ExchangeContext): Exchange {
-  const canonical: CanonicalRequest = openaiRequestToCanonical(body);
-  const encodeContext = { id: ctx.id, model: body.model, created: ctx.created };
+export function createOpenAIToAnthropic(request: RequestSource<OpenAIChatBody>, ctx: ExchangeContext): Exchange {
+  const encodeContext = { id: ctx.id, model: request().model, created: ctx.created };
+  let includeUsage = false;
   return {
     upstreamBody(backend) {
+      const canonical: CanonicalRequest = openaiRequestToCanonical(request());
+      includeUsage = canonical.includeUsage;
       const out = canonicalToAnthropicRequest(canonical, { model: backend.model, defaultMaxTokens: DEFAULT_ANTHROPIC_MAX_TOKENS });
       applyKeyEdits(out, backend);
       return out;
@@ -41,7 +43,7 @@ export function createOpenAIToAnthropic(body: OpenAIChatBody, ctx: ExchangeConte
         outputChars: responseOutputChars(response.content),
       };
     },
-    stream: () => translateStream(new AnthropicStreamDecoder(), new OpenAIStreamEncoder(encodeContext, { includeUsage: canonical.includeUsage })),
+    stream: () => translateStream(new AnthropicStreamDecoder(), new OpenAIStreamEncoder(encodeContext, { includeUsage })),
     upstreamError: anthropicUpstreamError,
   };
 }

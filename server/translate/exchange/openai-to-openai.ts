@@ -9,7 +9,7 @@ import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
 import { openaiUsageToCanonical } from "../openai/usage.js";
 import { textLength } from "../usage-estimate.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
-import type { Exchange, StreamTranslator } from "./exchange.js";
+import type { Exchange, RequestSource, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
 
 
@@ -29,13 +29,17 @@ export function declaredToolNames(tools: ReadonlyArray<Record<string, unknown>> 
  * pass through byte for byte, except that a usage chunk the client did not ask for is withheld, and the GPT-OSS
  * repair rewrites content-encoded function calls on backends that enable it.
  */
-export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
-  const stream = body.stream === true;
-  const clientWantsUsage = body.stream_options?.include_usage === true;
+export function createOpenAIPassthrough(request: RequestSource<OpenAIChatBody>): Exchange {
+  const { stream, stream_options: streamOptions } = request();
+  const clientWantsUsage = streamOptions?.include_usage === true;
+  // What the GPT-OSS repair may turn content into: the tools of the request, read when the attempt is encoded.
+  let declaredTools: Set<string> = new Set();
   return {
     upstreamBody(backend: BackendConfig) {
+      const body = request();
       const out: Record<string, unknown> = { ...body, model: backend.model };
-      if (stream) out.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+      if (stream === true) out.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+      if (backend.gptOssFix) declaredTools = declaredToolNames(body.tools);
       applyKeyEdits(out, backend);
       return out;
     },
@@ -47,11 +51,10 @@ export function createOpenAIPassthrough(body: OpenAIChatBody): Exchange {
       if (!backend.gptOssFix) return { body: text, usage, outputChars: choiceChars(json.choices, "message") };
       // The repair serialises the answer again, which deeper nesting would overflow.
       if (exceedsDepth(json, MAX_JSON_DEPTH)) throw llmuxError(Reason.UPSTREAM_FAILED, "upstream returned an invalid response");
-      const fixed = fixGptOssResponse(json, declaredToolNames(body.tools));
+      const fixed = fixGptOssResponse(json, declaredTools);
       return { body: JSON.stringify(fixed), usage, outputChars: choiceChars(fixed.choices, "message") };
     },
-    stream: (backend) =>
-      createPassthroughStream(clientWantsUsage, backend.gptOssFix ? new GptOssStreamFixer(declaredToolNames(body.tools)) : undefined),
+    stream: (backend) => createPassthroughStream(clientWantsUsage, backend.gptOssFix ? new GptOssStreamFixer(declaredTools) : undefined),
     upstreamError: openaiUpstreamError,
   };
 }

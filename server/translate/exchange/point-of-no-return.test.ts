@@ -45,12 +45,12 @@ function committedAfter(exchange: Exchange, events: SseEvent[]): boolean[] {
 
 describe("the point of no return: the first content, not the preamble", () => {
   it("OpenAI → OpenAI: the role chunk is preamble; text, a stop reason or usage is content", () => {
-    expect(committedAfter(createOpenAIPassthrough(OPENAI_BODY), [OPENAI_ROLE, OPENAI_TEXT])).toEqual([false, true]);
-    expect(committedAfter(createOpenAIPassthrough(OPENAI_BODY), [OPENAI_ROLE, OPENAI_FINISH])).toEqual([false, true]);
+    expect(committedAfter(createOpenAIPassthrough(() => OPENAI_BODY), [OPENAI_ROLE, OPENAI_TEXT])).toEqual([false, true]);
+    expect(committedAfter(createOpenAIPassthrough(() => OPENAI_BODY), [OPENAI_ROLE, OPENAI_FINISH])).toEqual([false, true]);
   });
 
   it("Anthropic → Anthropic: message_start, an empty text block's start, ping and an empty delta are preamble", () => {
-    const exchange = () => createAnthropicPassthrough(ANTHROPIC_BODY);
+    const exchange = () => createAnthropicPassthrough(() => ANTHROPIC_BODY);
     expect(committedAfter(exchange(), [MESSAGE_START, TEXT_START, PING, EMPTY_DELTA, TEXT_DELTA])).toEqual([false, false, false, false, true]);
     // A tool call names its tool as it starts; an empty answer commits with its stop reason.
     expect(committedAfter(exchange(), [MESSAGE_START, TOOL_START])).toEqual([false, true]);
@@ -58,35 +58,35 @@ describe("the point of no return: the first content, not the preamble", () => {
   });
 
   it("OpenAI client → Anthropic backend: the same events are preamble through the translator", () => {
-    const exchange = () => createOpenAIToAnthropic(OPENAI_BODY, CTX);
+    const exchange = () => createOpenAIToAnthropic(() => OPENAI_BODY, CTX);
     expect(committedAfter(exchange(), [MESSAGE_START, TEXT_START, PING, EMPTY_DELTA, TEXT_DELTA])).toEqual([false, false, false, false, true]);
     expect(committedAfter(exchange(), [MESSAGE_START, TOOL_START])).toEqual([false, true]);
   });
 
   it("Anthropic client → OpenAI backend: the role chunk is preamble, text is content", () => {
-    expect(committedAfter(createAnthropicToOpenAI(ANTHROPIC_BODY, CTX), [OPENAI_ROLE, OPENAI_TEXT])).toEqual([false, true]);
+    expect(committedAfter(createAnthropicToOpenAI(() => ANTHROPIC_BODY, CTX), [OPENAI_ROLE, OPENAI_TEXT])).toEqual([false, true]);
   });
 });
 
 describe("a stream that is only its terminator is not an answer", () => {
   it("OpenAI → OpenAI: [DONE] before any content fails, so the dispatcher can still fail over", () => {
-    const translator = createOpenAIPassthrough(OPENAI_BODY).stream(backendConfig());
+    const translator = createOpenAIPassthrough(() => OPENAI_BODY).stream(backendConfig());
     expect(() => translator.push({ event: undefined, data: "[DONE]" })).toThrow("upstream stream ended without an answer");
-    const afterRole = createOpenAIPassthrough(OPENAI_BODY).stream(backendConfig());
+    const afterRole = createOpenAIPassthrough(() => OPENAI_BODY).stream(backendConfig());
     afterRole.push(OPENAI_ROLE);
     expect(() => afterRole.push({ event: undefined, data: "[DONE]" })).toThrow("upstream stream ended without an answer");
   });
 
   it("Anthropic → Anthropic: an event before message_start (a lone message_stop) fails", () => {
     for (const first of [MESSAGE_STOP, MESSAGE_DELTA, TEXT_DELTA]) {
-      const translator = createAnthropicPassthrough(ANTHROPIC_BODY).stream(backendConfig());
+      const translator = createAnthropicPassthrough(() => ANTHROPIC_BODY).stream(backendConfig());
       translator.push(PING);
       expect(() => translator.push(first)).toThrow("upstream stream events out of order");
     }
   });
 
   it("a complete stream still passes through byte for byte", () => {
-    const translator = createAnthropicPassthrough(ANTHROPIC_BODY).stream(backendConfig());
+    const translator = createAnthropicPassthrough(() => ANTHROPIC_BODY).stream(backendConfig());
     const events = [MESSAGE_START, TEXT_START, PING, TEXT_DELTA, MESSAGE_DELTA, MESSAGE_STOP];
     const out = events.map((e) => translator.push(e)).join("") + translator.end();
     expect(out).toBe(events.map((e) => `event: ${e.event}\ndata: ${e.data}\n\n`).join(""));

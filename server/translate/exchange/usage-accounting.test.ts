@@ -18,10 +18,10 @@ const hi = [{ role: "user", content: "hi" }];
 
 type Upstream = "openai" | "anthropic";
 const ROUTES: Array<[string, Upstream, (stream: boolean) => Exchange]> = [
-  ["openai → openai", "openai", (stream) => createOpenAIPassthrough(validateOpenAIRequest({ model: "m", stream, messages: hi }))],
-  ["openai → anthropic", "anthropic", (stream) => createOpenAIToAnthropic(validateOpenAIRequest({ model: "m", stream, messages: hi }), CONTEXT)],
-  ["anthropic → anthropic", "anthropic", (stream) => createAnthropicPassthrough(validateAnthropicRequest({ model: "m", max_tokens: 9, stream, messages: hi }))],
-  ["anthropic → openai", "openai", (stream) => createAnthropicToOpenAI(validateAnthropicRequest({ model: "m", max_tokens: 9, stream, messages: hi }), CONTEXT)],
+  ["openai → openai", "openai", (stream) => createOpenAIPassthrough(() => validateOpenAIRequest({ model: "m", stream, messages: hi }))],
+  ["openai → anthropic", "anthropic", (stream) => createOpenAIToAnthropic(() => validateOpenAIRequest({ model: "m", stream, messages: hi }), CONTEXT)],
+  ["anthropic → anthropic", "anthropic", (stream) => createAnthropicPassthrough(() => validateAnthropicRequest({ model: "m", max_tokens: 9, stream, messages: hi }))],
+  ["anthropic → openai", "openai", (stream) => createAnthropicToOpenAI(() => validateAnthropicRequest({ model: "m", max_tokens: 9, stream, messages: hi }), CONTEXT)],
 ];
 
 /** Three content deltas: 5 + 5 + 6 = 16 characters. */
