@@ -88,7 +88,7 @@ export function spawnTracked(command, args, { env, logFile, cwd } = {}) {
  */
 export function nodeFlagsOf(file) {
   const first = readFileSync(file, "utf8").split("\n", 1)[0];
-  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+(?:=\S+)?)*)$/.exec(first);
+  const match = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z0-9-]+(?:=\S+)?)*)$/.exec(first);
   if (!match) throw new Error(`${file}: expected a '#!/usr/bin/env node' line, found ${JSON.stringify(first)}`);
   return match[1].trim().split(" ").filter(Boolean);
 }
