@@ -48,6 +48,28 @@ describe("sendResult (stream)", () => {
     expect(atFirstPull?.written).toBeGreaterThan("data: one\n\n".length);
   });
 
+  it("has written the status line, headers and first frames to the socket when it returns", async () => {
+    // Nothing is left corked for the next tick, which would run only after the handler's promise chain.
+    let atReturn: { corked: number; buffered: number; written: number } | undefined;
+    const fastify = Fastify();
+    apps.push(fastify);
+    fastify.post("/s", async (_request, reply) => {
+      const socket = reply.raw.socket!;
+      const rest = (async function* () {
+        yield "data: two\n\n";
+      })();
+      const sent = sendResult(reply, { kind: "stream", backend: {} as BackendConfig, first: "data: one\n\n", rest }, context(), 5_000);
+      atReturn = { corked: socket.writableCorked, buffered: socket.writableLength, written: socket.bytesWritten };
+      return sent;
+    });
+    const url = await fastify.listen({ port: 0, host: "127.0.0.1" });
+    const res = await request(`${url}/s`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"m"}' });
+    expect(await res.body.text()).toBe("data: one\n\ndata: two\n\n");
+    expect(atReturn?.corked).toBe(0);
+    expect(atReturn?.buffered).toBe(0);
+    expect(atReturn?.written).toBeGreaterThan("HTTP/1.1 200 OK\r\n".length + "data: one\n\n".length);
+  });
+
   it("lets go of the parsed request body once the answer streams", async () => {
     const bodies: unknown[] = [];
     const fastify = Fastify();

@@ -70,10 +70,13 @@ export function sendResult(reply: FastifyReply, result: ChatResult, ctx: Request
     "x-accel-buffering": "no",
   });
   ctx.firstByteAt = ctx.now();
+  // Left to itself, Node corks the socket on a write and uncorks it on the next tick, after the handler's promise
+  // chain has run; corked and uncorked here, the status line, headers and first frames leave in this one write,
+  // before the pump translates whatever the upstream sent with them (a fast or buffering upstream delivers a whole
+  // answer in one read).
+  raw.cork();
   raw.write(result.first);
-  // Node corks the socket on a write and uncorks it on the next tick. The pump starts a tick later, so the first
-  // frames leave before it translates whatever the upstream sent with them: a burst (a fast or buffering upstream
-  // delivers a whole answer in one read) would otherwise hold the first byte until all of it was translated.
-  process.nextTick(() => void pump(raw, result.rest, idleMs).catch(() => raw.destroy()));
+  raw.uncork();
+  void pump(raw, result.rest, idleMs).catch(() => raw.destroy());
   return reply;
 }
