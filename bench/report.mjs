@@ -8,8 +8,17 @@ export const LATENCY_BAR_MS = 0.1;
 export const TTFB_BAR_MS = 0.3;
 /** Peak RSS over the bare proxy's, in every scenario. */
 export const RSS_BAR = 1.5;
-/** Event-loop delay p99 during the 1,000 streams, ms (as prom-client reports it: timer resolution included). */
+/** Event-loop delay p99 during the 1,000 streams, ms (see {@link eventLoopDelayMs}). */
 export const EVENT_LOOP_BAR_MS = 20;
+/**
+ * The interval of the timer behind prom-client's event-loop histogram (its `eventLoopMonitoringPrecision`, which
+ * llmux sets in server/telemetry/metrics.ts). Node's histogram records the time between two ticks of that timer, so
+ * every sample is the interval plus the delay, and an idle loop reads 10 ms: the delay is the p99 less the interval.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 10;
+
+/** The event-loop delay p99 (ms) of a histogram p99 taken over {@link EVENT_LOOP_SAMPLE_MS} samples. */
+export const eventLoopDelayMs = (intervalP99Ms) => (intervalP99Ms === undefined ? undefined : Math.max(0, intervalP99Ms - EVENT_LOOP_SAMPLE_MS));
 
 export const TARGET_LABELS = { upstream: "upstream (direct)", bare: "bare proxy", llmux: "llmux" };
 
@@ -26,7 +35,7 @@ const ratio = (r) => (r === undefined || Number.isNaN(r) ? "–" : `${r.toFixed(
 /** The Markdown results table: one row per scenario and target. */
 export function table(scenarios) {
   const rows = [
-    "| Scenario | Target | req/s | p50 ms | p99 ms | TTFB p50 ms | TTFB p99 ms | CPU µs/req | peak RSS MB | EL p99 ms | errors | ÷ bare |",
+    "| Scenario | Target | req/s | p50 ms | p99 ms | TTFB p50 ms | TTFB p99 ms | CPU µs/req | peak RSS MB | EL delay p99 ms | errors | ÷ bare |",
     "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const s of scenarios) {
@@ -34,7 +43,7 @@ export function table(scenarios) {
       const name = key === "upstream" ? `**${s.name}**` : "";
       const rps = s.kind === "streams" ? `${r.completed}/${r.streams} done, ${r.rps.toFixed(0)}` : r.rps.toFixed(0);
       rows.push(
-        `| ${name} | ${TARGET_LABELS[key]} | ${rps} | ${ms(r.latencyP50Ms)} | ${ms(r.latencyP99Ms)} | ${ms(r.ttfbP50Ms)} | ${ms(r.ttfbP99Ms)} | ${Number.isNaN(r.cpuUsPerRequest) ? "–" : r.cpuUsPerRequest.toFixed(0)} | ${mb(r.peakRssBytes)} | ${ms(r.eventLoopP99Ms)} | ${r.errors} | ${key === "llmux" ? ratio(s.llmuxToBare) : key === "upstream" ? ratio(r.rps / s.targets.bare?.rps) : ""} |`,
+        `| ${name} | ${TARGET_LABELS[key]} | ${rps} | ${ms(r.latencyP50Ms)} | ${ms(r.latencyP99Ms)} | ${ms(r.ttfbP50Ms)} | ${ms(r.ttfbP99Ms)} | ${Number.isNaN(r.cpuUsPerRequest) ? "–" : r.cpuUsPerRequest.toFixed(0)} | ${mb(r.peakRssBytes)} | ${ms(eventLoopDelayMs(r.eventLoopIntervalP99Ms))} | ${r.errors} | ${key === "llmux" ? ratio(s.llmuxToBare) : key === "upstream" ? ratio(r.rps / s.targets.bare?.rps) : ""} |`,
       );
     }
   }
@@ -81,15 +90,16 @@ export function criteria(scenarios) {
   if (streams?.targets.llmux) {
     const l = streams.targets.llmux;
     const allDone = l.completed === l.streams && l.errors === 0;
-    const loop = l.eventLoopP99Ms < EVENT_LOOP_BAR_MS;
+    const delayMs = eventLoopDelayMs(l.eventLoopIntervalP99Ms);
+    const loop = delayMs < EVENT_LOOP_BAR_MS;
     out.push(
       verdict(
-        `1,000 streams all complete, event-loop p99 < ${EVENT_LOOP_BAR_MS} ms`,
+        `1,000 streams all complete, event-loop delay p99 < ${EVENT_LOOP_BAR_MS} ms`,
         allDone && loop,
-        `${l.completed}/${l.streams} complete, stream p99 ${ms(l.latencyP99Ms / 1000)} s, EL p99 ${ms(l.eventLoopP99Ms)} ms, peak RSS ${mb(l.peakRssBytes)} MB (bare ${mb(streams.targets.bare?.peakRssBytes)} MB)`,
+        `${l.completed}/${l.streams} complete, stream p99 ${ms(l.latencyP99Ms / 1000)} s, EL delay p99 ${ms(delayMs)} ms (histogram p99 ${ms(l.eventLoopIntervalP99Ms)} ms less its ${EVENT_LOOP_SAMPLE_MS} ms sampling interval), peak RSS ${mb(l.peakRssBytes)} MB (bare ${mb(streams.targets.bare?.peakRssBytes)} MB)`,
       ),
     );
-  } else out.push(verdict(`1,000 streams all complete, event-loop p99 < ${EVENT_LOOP_BAR_MS} ms`, undefined, "streams-1000 not run"));
+  } else out.push(verdict(`1,000 streams all complete, event-loop delay p99 < ${EVENT_LOOP_BAR_MS} ms`, undefined, "streams-1000 not run"));
   const errors = scenarios.flatMap((s) => Object.entries(s.targets).filter(([, r]) => r.errors > 0).map(([k, r]) => `${s.name}/${k}: ${r.errors}`));
   out.push(verdict("zero errors in every scenario", scenarios.length === 0 ? undefined : errors.length === 0, errors.length === 0 ? "none" : errors.join(", ")));
   return out;

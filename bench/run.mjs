@@ -16,7 +16,7 @@ import { assertAuthRequired, issueApiKey } from "./api-key.mjs";
 import { allocationMarkdown, openInspector, startAllocationSampling, stopAllocationSampling, summarizeAllocations } from "./alloc-profile.mjs";
 import { summarizeProfile, profileMarkdown } from "./profile.mjs";
 import { cpuMsOf, firstJsonLine, installExitHandlers, nodeFlagsOf, onExitCleanup, spawnTracked, stopChild, trackPeakRss, waitForHttp } from "./processes.mjs";
-import { criteria, criteriaMarkdown, table, TARGET_LABELS } from "./report.mjs";
+import { criteria, criteriaMarkdown, EVENT_LOOP_SAMPLE_MS, table, TARGET_LABELS } from "./report.mjs";
 import { SCENARIOS, withApiKey } from "./scenarios.mjs";
 import { concurrentStreams, exchange, probe } from "./stream-client.mjs";
 import { ensureWrk, runWrk, wrkVersion } from "./wrk.mjs";
@@ -24,7 +24,8 @@ import { ensureWrk, runWrk, wrkVersion } from "./wrk.mjs";
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 const RESULTS = path.join(BENCH, "results");
-const LLMUX = path.join(ROOT, "dist/cli/llmux.js");
+// LLMUX_BIN measures another build (a copy of dist/ from another commit, for an A/B) with the same runner.
+const LLMUX = process.env.LLMUX_BIN ? path.resolve(process.env.LLMUX_BIN) : path.join(ROOT, "dist/cli/llmux.js");
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -39,7 +40,10 @@ const HELP = `usage: npm run bench -- [options]
   --alloc             instead of the comparison: sample where llmux allocates through one scenario (default
                       openai-json-c32), freed objects included, and list the bytes a request by function
   --keep              keep the temporary directory (config, llmux log, database)
-  --help`;
+  --help
+
+environment: LLMUX_BIN=PATH measures that llmux.js (e.g. a copy of dist/ built at another commit) instead of
+dist/cli/llmux.js.`;
 
 function parseArgs(argv) {
   const opts = { quick: false, scenarios: [], rounds: undefined, duration: undefined, warmup: undefined, build: false, profile: false, alloc: false, keep: false };
@@ -183,13 +187,16 @@ async function configureMock(upstream, settings) {
   await res.arrayBuffer();
 }
 
-/** llmux's event-loop delay p99 since the previous scrape (prom-client resets its histogram on every scrape) and its request outcomes. */
+/**
+ * llmux's event-loop histogram p99 since the previous scrape (prom-client resets it on every scrape; the report
+ * derives the delay from it, see `eventLoopDelayMs`) and its request outcomes.
+ */
 async function scrapeLlmux(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const p99 = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
   const outcomes = {};
   for (const m of text.matchAll(/^llmux_requests_total\{[^}]*outcome="([a-z_]+)"[^}]*\} (\S+)$/gm)) outcomes[m[1]] = (outcomes[m[1]] ?? 0) + Number(m[2]);
-  return { eventLoopP99Ms: p99 ? Number(p99[1]) * 1000 : NaN, outcomes };
+  return { eventLoopIntervalP99Ms: p99 ? Number(p99[1]) * 1000 : NaN, outcomes };
 }
 
 /** Requests llmux itself counted as failed between two scrapes (a client hanging up at the end of a wrk run is not). */
@@ -275,7 +282,7 @@ async function measure(scenario, target, opts, files, mockPid) {
   round.mockCpuPercent = (100 * (cpuMsOf(mockPid) - cpuBefore.mock)) / wallMs;
   if (isLlmux) {
     const after = await scrapeLlmux(target.url);
-    round.eventLoopP99Ms = after.eventLoopP99Ms;
+    round.eventLoopIntervalP99Ms = after.eventLoopIntervalP99Ms;
     const failed = llmuxFailures(before, after);
     if (failed > 0) {
       round.errors += failed;
@@ -298,7 +305,7 @@ function aggregate(scenario, rounds, validation) {
     cpuUsPerRequest: median(pick("cpuUsPerRequest")),
     targetCpuPercent: median(pick("targetCpuPercent")),
     mockCpuPercent: median(pick("mockCpuPercent")),
-    eventLoopP99Ms: rounds[0].eventLoopP99Ms === undefined ? undefined : Math.max(...pick("eventLoopP99Ms")),
+    eventLoopIntervalP99Ms: rounds[0].eventLoopIntervalP99Ms === undefined ? undefined : Math.max(...pick("eventLoopIntervalP99Ms")),
     errors: rounds.reduce((n, r) => n + r.errors, 0) + (validation ? 1 : 0),
     errorSamples: [...(validation ? [`validation: ${validation}`] : []), ...rounds.flatMap((r) => r.errorSamples)].slice(0, 5),
     rounds,
@@ -392,9 +399,9 @@ function machine() {
 function markdown(meta, opts, scenarios, verdicts) {
   const notes = [
     `Run: ${meta.date}, commit ${meta.commit}, Node ${meta.node}, ${meta.cpus}, ${meta.memory}; load average at start ${meta.loadAverageAtStart}.`,
-    `Load: ${meta.wrk}, one thread; ${opts.rounds} interleaved rounds of ${opts.duration} s per target after ${opts.warmup} s of warm-up; medians of the rounds (peak RSS and EL p99: worst round).`,
+    `Load: ${meta.wrk}, one thread; ${opts.rounds} interleaved rounds of ${opts.duration} s per target after ${opts.warmup} s of warm-up; medians of the rounds (peak RSS and EL delay p99: worst round).`,
     "Translated scenarios: llmux translates Anthropic ⇄ OpenAI; the upstream and the bare proxy get the same Anthropic body and answer it in Anthropic format — the transport ceiling, not a translator.",
-    "TTFB: the undici probe (one extra connection beside wrk for streams; alone in ttfb-stream-c1), time to the first body byte. EL p99: llmux's nodejs_eventloop_lag_p99_seconds (10 ms timer resolution included).",
+    `TTFB: the undici probe (one extra connection beside wrk for streams; alone in ttfb-stream-c1), time to the first body byte. EL delay p99: llmux's nodejs_eventloop_lag_p99_seconds less its ${EVENT_LOOP_SAMPLE_MS} ms sampling interval, which the histogram records in every sample.`,
   ];
   return [
     "# llmux bench",
