@@ -185,9 +185,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const store = await openStore(config, options.database, { writeBehindThread: true });
   const onStoreError = (what: string) => (err: unknown, dropped: number) => logger.error({ err, dropped }, `could not write ${what}`);
+  // Batches of at most 100 rows: under load a row then waits a few ms for its batch, not the ~40 ms that 500 took at
+  // 12,000 requests a second, and dies young instead of surviving two scavenges into the old generation (measured:
+  // a third less old-generation garbage, ~4 % less CPU a request, for five times the commits on the write thread).
   const usageQueue = createWriteBehind<NewUsageRow>(async (rows) => void (await insertUsage(store.writeBehindDb, store.dialect, rows)), {
     flushMs: 200,
-    maxBatch: 500,
+    maxBatch: 100,
     maxQueued: 100_000,
     onError: onStoreError("usage rows"),
   });
