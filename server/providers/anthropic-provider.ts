@@ -28,7 +28,7 @@ export function createAnthropicProvider(config: ProviderConfig, timeouts: Transp
       if (beta !== undefined) headers["anthropic-beta"] = beta;
       if (config.apiKey) headers["x-api-key"] = config.apiKey;
       const path = call.operation === "count_tokens" ? "/v1/messages/count_tokens" : "/v1/messages";
-      return transport.post(path, headers, JSON.stringify(call.body), call.signal);
+      return transport.post(path, headers, JSON.stringify(call.body), call.signal, call.body.stream === true);
     },
     probe(signal) {
       const headers: Record<string, string> = {

@@ -5,12 +5,18 @@ import { guardedLookup, METADATA_LOOKUP_CODE, systemResolver, type HostResolver 
 import type { UpstreamResponse } from "./provider.js";
 import { sendUpstream } from "./upstream-exchange.js";
 
-/** Timeouts of one upstream transport, in milliseconds. llmux sets every one; none is left at undici's default. */
+/**
+ * Timeouts of one upstream transport, in milliseconds. llmux sets every one; none is left at undici's default.
+ * A `post` waits for its headers, and for a JSON body, as long as its caller's signal lets it: the dispatcher
+ * bounds each attempt with its own timer (first byte, then the request deadline), and undici's timers would only
+ * duplicate it at the cost of two long-lived timer objects a request. A streamed body keeps `idleMs` between
+ * chunks. Probes and tokenizer calls keep every bound.
+ */
 export interface TransportTimeouts {
   connectMs: number;
-  /** Until response headers arrive (the first byte). */
+  /** Until response headers arrive (the first byte), on probes and tokenizer calls. */
   headersMs: number;
-  /** Longest silence between two body chunks. */
+  /** Longest silence between two body chunks: of a stream, a probe's or a tokenizer call's answer. */
   idleMs: number;
 }
 
@@ -22,7 +28,11 @@ export const GET_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** A pooled keep-alive HTTP/1.1 client for one upstream origin. */
 export interface HttpTransport {
-  post(path: string, headers: Record<string, string>, body: string, signal: CancelSignal): Promise<UpstreamResponse>;
+  /**
+   * Sends `POST {base path}{path}`; resolves once the answer's headers arrive. Bounded by `signal` and, when
+   * `stream` is true (the answer is SSE), by `idleMs` between two chunks of the body.
+   */
+  post(path: string, headers: Record<string, string>, body: string, signal: CancelSignal, stream: boolean): Promise<UpstreamResponse>;
   /**
    * Sends `GET {base path}{path}` and resolves with the status once the body has been read and discarded (at most
    * GET_BODY_LIMIT_BYTES; beyond that the connection is dropped). The body is never returned, so nothing an
@@ -54,14 +64,16 @@ export function createHttpTransport(baseUrl: string, timeouts: TransportTimeouts
     pipelining: 1,
   };
   // No cap on upstream connections: every client request in flight needs its own (a thousand concurrent streams
-  // must not queue behind each other); the clients' own concurrency is the bound.
-  const pool = new Pool(url.origin, { ...options, connections: null });
+  // must not queue behind each other); the clients' own concurrency is the bound. No headers or body timer of
+  // undici's own (see TransportTimeouts): a stream's idle bound is set per request.
+  const pool = new Pool(url.origin, { ...options, headersTimeout: 0, bodyTimeout: 0, connections: null });
   // Health probes use their own small pool, so a pool busy with long streams cannot starve them into a false
   // "unhealthy".
   const probes = new Pool(url.origin, { ...options, connections: 2 });
   return {
-    post(path, headers, body, signal) {
-      return sendUpstream(pool, { method: "POST", path: basePath + path, headers, body }, signal, (err) => transportError(err, url.host, signal));
+    post(path, headers, body, signal, stream) {
+      const request = { method: "POST" as const, path: basePath + path, headers, body, bodyTimeout: stream ? timeouts.idleMs : 0 };
+      return sendUpstream(pool, request, signal, (err) => transportError(err, url.host, signal));
     },
     async get(path, headers, signal) {
       try {

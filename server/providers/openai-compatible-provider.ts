@@ -25,7 +25,7 @@ export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts:
         "user-agent": "llmux",
       };
       if (auth) headers.authorization = auth;
-      return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal);
+      return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal, call.body.stream === true);
     },
     probe(signal) {
       const headers: Record<string, string> = { accept: "application/json", "user-agent": "llmux" };

@@ -221,6 +221,52 @@ describe("createWriteBehind", () => {
   ])("refuses %s", (_, options, message) => {
     expect(() => harness(options)).toThrow(new StoreError(message));
   });
+
+  describe("merge", () => {
+    /** Counts per key: `merge` folds an item into the newest waiting one of the same key. */
+    function counting(write?: (batch: { key: string; n: number }[]) => Promise<void>) {
+      // The batches themselves, not copies: an item folded into after it was taken would show here.
+      const writes: { key: string; n: number }[][] = [];
+      const queue = createWriteBehind<{ key: string; n: number }>(
+        async (batch) => {
+          writes.push(batch);
+          await write?.(batch);
+        },
+        {
+          flushMs: 1000,
+          maxBatch: 3,
+          maxQueued: 10,
+          onError: () => {},
+          merge: (last, item) => last.key === item.key && ((last.n += item.n), true),
+        },
+      );
+      return { queue, writes };
+    }
+
+    it("folds an item into the newest waiting item when merge says so, and queues it otherwise", async () => {
+      const { queue, writes } = counting();
+      for (const key of ["a", "a", "a", "b", "b", "a"]) queue.push({ key, n: 1 });
+      expect(queue.queued).toBe(3);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(writes).toEqual([[{ key: "a", n: 3 }, { key: "b", n: 2 }, { key: "a", n: 1 }]]);
+    });
+
+    it("never folds into the batch being written: its items were taken off the queue", async () => {
+      const held = deferred();
+      const { queue, writes } = counting(() => held.promise);
+      for (const key of ["a", "a", "b", "c"]) queue.push({ key, n: 1 });
+      await settle();
+      expect(writes).toEqual([[{ key: "a", n: 2 }, { key: "b", n: 1 }, { key: "c", n: 1 }]]);
+      // The "c" item is in flight: a new "c" waits on its own, and the next ones fold into it.
+      queue.push({ key: "c", n: 1 });
+      queue.push({ key: "c", n: 4 });
+      expect(queue.queued).toBe(1);
+      held.resolve();
+      await settle();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(writes).toEqual([[{ key: "a", n: 2 }, { key: "b", n: 1 }, { key: "c", n: 1 }], [{ key: "c", n: 5 }]]);
+    });
+  });
 });
 
 describe("createWriteBehind with real timers", () => {

@@ -1,7 +1,7 @@
 import { StoreError } from "./store-error.js";
 
 /** How a write-behind queue batches, bounds and reports. */
-export interface WriteBehindOptions {
+export interface WriteBehindOptions<T = unknown> {
   /**
    * The longest an item waits before its batch is written, in milliseconds (counted from the end of the write in
    * flight when it arrived, if there was one).
@@ -16,6 +16,12 @@ export interface WriteBehindOptions {
    * dropped because the queue was full or closed (with a StoreError). Exceptions it throws are ignored.
    */
   onError: (err: unknown, dropped: number) => void;
+  /**
+   * Folds `item` into `last`, the newest item still waiting, and returns true; or returns false to queue `item`
+   * after it. For counters that would otherwise queue an item per event (a rate admission per request): one
+   * waiting item per key instead of thousands, none of which would live long enough to die young.
+   */
+  merge?: (last: T, item: T) => boolean;
 }
 
 /** A queue in front of a batch writer. */
@@ -41,8 +47,8 @@ export interface WriteBehind<T> {
  * waiting items are dropped and reported, so memory stays bounded while the database is down. The timer is
  * unref'd, so an idle queue never keeps the process alive; `close()` is what guarantees the final flush.
  */
-export function createWriteBehind<T>(write: (batch: T[]) => Promise<void>, options: WriteBehindOptions): WriteBehind<T> {
-  const { flushMs, maxBatch, maxQueued, onError } = options;
+export function createWriteBehind<T>(write: (batch: T[]) => Promise<void>, options: WriteBehindOptions<T>): WriteBehind<T> {
+  const { flushMs, maxBatch, maxQueued, onError, merge } = options;
   if (!(flushMs > 0 && Number.isFinite(flushMs))) throw new StoreError("write-behind flushMs must be a positive number");
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new StoreError("write-behind maxBatch must be a positive integer");
   if (!Number.isInteger(maxQueued) || maxQueued < maxBatch) {
@@ -160,6 +166,8 @@ export function createWriteBehind<T>(write: (batch: T[]) => Promise<void>, optio
         report(new StoreError("write-behind is closed: item dropped"), 1);
         return;
       }
+      // Only a waiting item is folded into: the batch being written was taken off the queue.
+      if (merge !== undefined && size() > 0 && merge(items[items.length - 1] as T, item)) return;
       if (size() >= maxQueued) {
         items[head] = undefined;
         advance(1);
