@@ -38,12 +38,16 @@ export async function openInspector(port) {
   };
 }
 
-/** Starts the sampler: one sample per `intervalBytes` allocated on average, freed objects kept in the profile. */
-export function startAllocationSampling(inspector, intervalBytes = 1024) {
+/**
+ * Starts the sampler: one sample per `intervalBytes` allocated on average. Freed objects stay in the profile; with
+ * `survivors`, only those a major GC freed: what is left is what outlived the minor GCs (promoted, or allocated
+ * straight into the old generation) or is still live, the old generation's garbage.
+ */
+export function startAllocationSampling(inspector, { intervalBytes = 1024, survivors = false } = {}) {
   return inspector.call("HeapProfiler.startSampling", {
     samplingInterval: intervalBytes,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: !survivors,
   });
 }
 
@@ -81,9 +85,11 @@ export function summarizeAllocations(profile, requests, { top = 30, root } = {})
 }
 
 /** The summary as Markdown tables. */
-export function allocationMarkdown(summary) {
+export function allocationMarkdown(summary, { survivors = false } = {}) {
   return [
-    `${Math.round(summary.bytesPerRequest)} bytes allocated a request (${summary.requests} requests), freed objects included.`,
+    survivors
+      ? `${Math.round(summary.bytesPerRequest)} bytes a request outlived the minor GCs (${summary.requests} requests): promoted, allocated in the old generation, or still live.`
+      : `${Math.round(summary.bytesPerRequest)} bytes allocated a request (${summary.requests} requests), freed objects included.`,
     "",
     "| # | bytes/req | % | allocating function  location |",
     "|--:|--:|--:|---|",

@@ -39,6 +39,7 @@ const HELP = `usage: npm run bench -- [options]
                       openai-json-c32) and list the top self-time functions
   --alloc             instead of the comparison: sample where llmux allocates through one scenario (default
                       openai-json-c32), freed objects included, and list the bytes a request by function
+  --survivors         with --alloc: only what outlived the minor GCs (the old generation's garbage, by function)
   --keep              keep the temporary directory (config, llmux log, database)
   --help
 
@@ -46,7 +47,7 @@ environment: LLMUX_BIN=PATH measures that llmux.js (e.g. a copy of dist/ built a
 dist/cli/llmux.js.`;
 
 function parseArgs(argv) {
-  const opts = { quick: false, scenarios: [], rounds: undefined, duration: undefined, warmup: undefined, build: false, profile: false, alloc: false, keep: false };
+  const opts = { quick: false, scenarios: [], rounds: undefined, duration: undefined, warmup: undefined, build: false, profile: false, alloc: false, survivors: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -62,12 +63,14 @@ function parseArgs(argv) {
     else if (arg === "--build") opts.build = true;
     else if (arg === "--profile") opts.profile = true;
     else if (arg === "--alloc") opts.alloc = true;
+    else if (arg === "--survivors") opts.survivors = true;
     else if (arg === "--keep") opts.keep = true;
     else if (arg === "--help" || arg === "-h") {
       console.log(HELP);
       process.exit(0);
     } else throw new Error(`unknown option ${arg}\n\n${HELP}`);
   }
+  if (opts.survivors && !opts.alloc) throw new Error("--survivors goes with --alloc");
   const unknown = opts.scenarios.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   opts.rounds ??= 3;
@@ -518,7 +521,7 @@ async function runAlloc(opts) {
     await load(warmup);
     const inspector = await openInspector(inspectPort);
     try {
-      await startAllocationSampling(inspector);
+      await startAllocationSampling(inspector, { survivors: opts.survivors });
       const wrk = await load(opts.duration);
       return { name, scenario, wrk, profile: await stopAllocationSampling(inspector) };
     } finally {
@@ -530,7 +533,7 @@ async function runAlloc(opts) {
   writeFileSync(kept, JSON.stringify(profile));
   const summary = summarizeAllocations(profile, wrk.requests, { top: 30, root: ROOT });
   const rps = (wrk.requests / (wrk.duration_us / 1e6)).toFixed(0);
-  const md = `# llmux allocations: ${name}\n\n${rps} req/s while sampling, ${scenario.connections} connections, ${opts.duration} s. ${allocationMarkdown(summary)}\n`;
+  const md = `# llmux ${opts.survivors ? "allocations that outlived the minor GCs" : "allocations"}: ${name}\n\n${rps} req/s while sampling, ${scenario.connections} connections, ${opts.duration} s. ${allocationMarkdown(summary, { survivors: opts.survivors })}\n`;
   writeFileSync(path.join(RESULTS, `alloc-${name}.md`), md);
   console.log(md);
   console.error(`written: ${path.relative(ROOT, kept)} (open in Chrome DevTools' Memory tab), ${path.relative(ROOT, path.join(RESULTS, `alloc-${name}.md`))}`);

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=1536
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=1536 --no-allocation-site-pretenuring
 import { Command, InvalidArgumentError } from "commander";
 
 // commander gives every command and subcommand `--help`, typed options and usage errors that name the flag.

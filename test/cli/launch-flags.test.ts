@@ -19,7 +19,7 @@ describe("llmux launch flags", () => {
   const flags = shebangFlags(path.join(ROOT, "cli/llmux.ts"));
 
   it("are the heap settings the bench measured, kept by the build and read by the bench", () => {
-    expect(flags).toEqual(["--max-semi-space-size=8", "--max-old-space-size=1536"]);
+    expect(flags).toEqual(["--max-semi-space-size=8", "--max-old-space-size=1536", "--no-allocation-site-pretenuring"]);
     expect(shebangFlags(LLMUX)).toEqual(flags);
   });
 
