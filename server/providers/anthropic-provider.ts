@@ -18,9 +18,11 @@ export function createAnthropicProvider(config: ProviderConfig, timeouts: Transp
     kind: config.kind,
     dialect: "anthropic",
     send(call) {
+      // The body says whether the answer is SSE: the accept header and the transport's idle bound follow it.
+      const stream = call.body.stream === true;
       const headers: Record<string, string> = {
         "content-type": "application/json",
-        accept: call.body.stream === true ? "text/event-stream" : "application/json",
+        accept: stream ? "text/event-stream" : "application/json",
         "user-agent": "llmux",
         "anthropic-version": call.headers["anthropic-version"] ?? DEFAULT_ANTHROPIC_VERSION,
       };
@@ -28,7 +30,7 @@ export function createAnthropicProvider(config: ProviderConfig, timeouts: Transp
       if (beta !== undefined) headers["anthropic-beta"] = beta;
       if (config.apiKey) headers["x-api-key"] = config.apiKey;
       const path = call.operation === "count_tokens" ? "/v1/messages/count_tokens" : "/v1/messages";
-      return transport.post(path, headers, JSON.stringify(call.body), call.signal, call.body.stream === true);
+      return transport.post(path, headers, JSON.stringify(call.body), call.signal, stream);
     },
     probe(signal) {
       const headers: Record<string, string> = {

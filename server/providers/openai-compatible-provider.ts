@@ -19,13 +19,15 @@ export function createOpenAICompatibleProvider(config: ProviderConfig, timeouts:
       if (call.operation !== "chat") {
         return Promise.reject(llmuxError(Reason.INVALID_REQUEST, `${call.operation} is not supported by OpenAI-compatible providers`));
       }
+      // The body says whether the answer is SSE: the accept header and the transport's idle bound follow it.
+      const stream = call.body.stream === true;
       const headers: Record<string, string> = {
         "content-type": "application/json",
-        accept: call.body.stream === true ? "text/event-stream" : "application/json",
+        accept: stream ? "text/event-stream" : "application/json",
         "user-agent": "llmux",
       };
       if (auth) headers.authorization = auth;
-      return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal, call.body.stream === true);
+      return transport.post("/chat/completions", headers, JSON.stringify(call.body), call.signal, stream);
     },
     probe(signal) {
       const headers: Record<string, string> = { accept: "application/json", "user-agent": "llmux" };
