@@ -186,16 +186,19 @@ function systemIn(system: AnthropicMessagesRequest["system"]): TextBlock[] {
   return out;
 }
 
-function toolsIn(body: AnthropicMessagesRequest): { tools: CanonicalTool[]; dropped: Set<string> } {
+/** The dropped tools of a request that drops none (most): shared, not allocated per request. */
+const NO_DROPPED_TOOLS: ReadonlySet<string> = new Set();
+
+function toolsIn(body: AnthropicMessagesRequest): { tools: CanonicalTool[]; dropped: ReadonlySet<string> } {
   const tools: CanonicalTool[] = [];
-  const dropped = new Set<string>();
+  let dropped: Set<string> | undefined;
   const list = body.tools ?? [];
   for (let i = 0; i < list.length; i++) {
     const tool = list[i]!;
     const type = tool.type;
     if (typeof type === "string" && type !== "custom") {
       if (!droppedToolType(type)) unsupported(`tools.${i}.type`, `tool type ${quote(type)} is not supported for this backend`);
-      dropped.add(tool.name);
+      (dropped ??= new Set()).add(tool.name);
       continue;
     }
     const custom = tool as AnthropicCustomTool;
@@ -206,7 +209,7 @@ function toolsIn(body: AnthropicMessagesRequest): { tools: CanonicalTool[]; drop
     if (cc !== undefined) out.cacheControl = cc;
     tools.push(out);
   }
-  return { tools, dropped };
+  return { tools, dropped: dropped ?? NO_DROPPED_TOOLS };
 }
 
 function thinkingIn(thinking: AnthropicThinkingConfig): ThinkingConfig {

@@ -166,6 +166,9 @@ function validateSystem(system: unknown): void {
   }
 }
 
+/** The declared tool names of a request without `tools`: shared, not allocated per request. */
+const NO_TOOLS: ReadonlySet<string> = new Set();
+
 /** Validates `tools` and returns the declared tool names (for `tool_choice`). */
 function validateTools(tools: unknown): Set<string> {
   if (!Array.isArray(tools)) fail("tools", "must be an array");
@@ -191,7 +194,7 @@ function validateTools(tools: unknown): Set<string> {
   return names;
 }
 
-function validateToolChoice(choice: unknown, declared: Set<string>): void {
+function validateToolChoice(choice: unknown, declared: ReadonlySet<string>): void {
   const tc = requireObject(choice, "tool_choice");
   const type = tc["type"];
   if (typeof type !== "string" || !TOOL_CHOICE_TYPES.has(type)) fail("tool_choice.type", "must be one of auto, any, tool, none");
@@ -282,7 +285,7 @@ export function validateAnthropicRequest(body: unknown): AnthropicMessagesReques
     for (let i = 0; i < stops.length; i++) if (typeof stops[i] !== "string") fail(`stop_sequences.${i}`, "must be a string");
   }
 
-  const declared = body["tools"] === undefined ? new Set<string>() : validateTools(body["tools"]);
+  const declared = body["tools"] === undefined ? NO_TOOLS : validateTools(body["tools"]);
   if (body["tool_choice"] !== undefined) validateToolChoice(body["tool_choice"], declared);
   if (body["thinking"] !== undefined) validateThinking(body["thinking"]);
   if (body["output_config"] !== undefined) validateOutputConfig(body["output_config"]);

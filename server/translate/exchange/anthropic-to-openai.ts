@@ -9,12 +9,13 @@ import { applyKeyEdits } from "../key-edits.js";
 import { openaiUpstreamError } from "../openai/error.js";
 import { fixGptOssResponse, GptOssStreamFixer } from "../openai/gpt-oss-fix.js";
 import { canonicalToOpenaiRequest, type ToolNameMap } from "../openai/request.js";
+import { NO_SHORTENED_NAMES } from "../openai/tool-names.js";
 import { openaiResponseToCanonical } from "../openai/response.js";
 import { OpenAIStreamDecoder } from "../openai/stream-decoder.js";
 import { openaiUsageToCanonical } from "../openai/usage.js";
 import { responseOutputChars } from "../usage-estimate.js";
 import { isObject } from "../../lib/is-object.js";
-import { declaredToolNames } from "./openai-to-openai.js";
+import { declaredToolNames, NO_TOOL_NAMES } from "./openai-to-openai.js";
 import { translateStream, type Exchange, type ExchangeContext, type RequestSource, type StreamDecoder } from "./exchange.js";
 
 /**
@@ -25,8 +26,8 @@ import { translateStream, type Exchange, type ExchangeContext, type RequestSourc
 export function createAnthropicToOpenAI(request: RequestSource<AnthropicMessagesRequest>, ctx: ExchangeContext): Exchange {
   const encodeContext = { id: ctx.id, model: request().model, created: ctx.created };
   // What the answer's translation needs of the request, from the attempt's encoding: small, unlike the request.
-  let toolNames: ToolNameMap = new Map();
-  let upstreamTools: Set<string> = new Set();
+  let toolNames: ToolNameMap = NO_SHORTENED_NAMES;
+  let upstreamTools = NO_TOOL_NAMES;
   return {
     upstreamBody(backend) {
       const canonical: CanonicalRequest = anthropicRequestToCanonical(request());

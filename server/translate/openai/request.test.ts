@@ -6,6 +6,7 @@ import { canonicalToAnthropicRequest } from "../anthropic/request.js";
 import type { CanonicalRequest } from "../canonical.js";
 import { canonicalToOpenaiRequest, DROPPED_FIELDS, openaiRequestToCanonical } from "./request.js";
 import { canonicalToOpenaiResponse, openaiResponseToCanonical } from "./response.js";
+import { NO_SHORTENED_NAMES } from "./tool-names.js";
 import { validateOpenAIRequest } from "./validate.js";
 
 const TESTDATA = new URL("./testdata/", import.meta.url);
@@ -196,5 +197,14 @@ describe("canonicalToOpenaiRequest", () => {
       { type: "function", function: { name: "y".repeat(64), parameters: {} } },
     ]);
     expect(body.tool_choice).toEqual({ type: "function", function: { name: short } });
+  });
+
+  it("shares one empty map among requests that shorten no name, and never writes to it", () => {
+    const plain = canonicalToOpenaiRequest({ ...base, tools: [{ name: "Read", inputSchema: {} }] }, { model: "o" }).toolNames;
+    expect(plain).toBe(NO_SHORTENED_NAMES);
+    const shortened = canonicalToOpenaiRequest({ ...base, tools: [{ name: "z".repeat(70), inputSchema: {} }] }, { model: "o" }).toolNames;
+    expect(shortened).not.toBe(NO_SHORTENED_NAMES);
+    expect(shortened.size).toBe(1);
+    expect(NO_SHORTENED_NAMES.size).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ import type {
   ToolUseBlock,
 } from "../canonical.js";
 import { fromAnthropicToolId, toAnthropicToolId } from "../tool-ids.js";
-import { shortenToolName, type ToolNameMap } from "./tool-names.js";
+import { NO_SHORTENED_NAMES, shortenToolName, type ToolNameMap } from "./tool-names.js";
 import type { OpenAIChatBody, OpenAIMessage } from "./validate.js";
 import type {
   OpenAIChatRequest,
@@ -414,14 +414,20 @@ export function openaiRequestToCanonical(body: OpenAIChatBody): CanonicalRequest
 
 /** Collects the names shortened for one request, refusing the (astronomically unlikely) hash collision. */
 class ToolNamer {
-  readonly map = new Map<string, string>();
+  /** Created by the first name shortened. */
+  #shortened: Map<string, string> | undefined;
+
+  get map(): ToolNameMap {
+    return this.#shortened ?? NO_SHORTENED_NAMES;
+  }
 
   name(original: string): string {
     const short = shortenToolName(original);
     if (short === original) return original;
-    const known = this.map.get(short);
+    const map = (this.#shortened ??= new Map());
+    const known = map.get(short);
     if (known !== undefined && known !== original) invalid(`tool names ${known} and ${original} collide when shortened`, "tools");
-    this.map.set(short, original);
+    map.set(short, original);
     return short;
   }
 }

@@ -12,6 +12,9 @@ const PREFIX_LENGTH = 55;
 /** Shortened name → the name the client declared, for one request. Empty when no name needed shortening. */
 export type ToolNameMap = ReadonlyMap<string, string>;
 
+/** The map of a request that shortened no name: shared, since most requests have no long tool name (or no tools). */
+export const NO_SHORTENED_NAMES: ToolNameMap = new Map();
+
 /**
  * FNV-1a, 32 bits, over the UTF-16 code units of `text`, as 8 lowercase hex digits. Pure JS so translators need
  * no `node:crypto`; it only has to spread names, not resist an adversary (a collision is detected and refused).
