@@ -11,6 +11,7 @@ import type {
   ToolChoice,
   ToolResultBlock,
 } from "../canonical.js";
+import { NO_NAMES } from "../no-names.js";
 import { ensureAnthropicToolId } from "../tool-ids.js";
 import { quote } from "./validate.js";
 import {
@@ -186,9 +187,6 @@ function systemIn(system: AnthropicMessagesRequest["system"]): TextBlock[] {
   return out;
 }
 
-/** The dropped tools of a request that drops none (most): shared, not allocated per request. */
-const NO_DROPPED_TOOLS: ReadonlySet<string> = new Set();
-
 function toolsIn(body: AnthropicMessagesRequest): { tools: CanonicalTool[]; dropped: ReadonlySet<string> } {
   const tools: CanonicalTool[] = [];
   let dropped: Set<string> | undefined;
@@ -209,7 +207,7 @@ function toolsIn(body: AnthropicMessagesRequest): { tools: CanonicalTool[]; drop
     if (cc !== undefined) out.cacheControl = cc;
     tools.push(out);
   }
-  return { tools, dropped: dropped ?? NO_DROPPED_TOOLS };
+  return { tools, dropped: dropped ?? NO_NAMES };
 }
 
 function thinkingIn(thinking: AnthropicThinkingConfig): ThinkingConfig {

@@ -3,6 +3,7 @@ import { findTooDeep, MAX_JSON_DEPTH } from "../../lib/json-measure.js";
 import { ANTHROPIC_SERVER_TOOL_BLOCK_TYPES, type AnthropicMessagesRequest } from "./wire.js";
 import { isObject } from "../../lib/is-object.js";
 import { forbiddenField } from "../forbidden-fields.js";
+import { NO_NAMES } from "../no-names.js";
 import { MAX_TOOLS, modelNameProblem } from "../requirements.js";
 
 /** Most messages in one request; bounds validation and translation work. */
@@ -166,9 +167,6 @@ function validateSystem(system: unknown): void {
   }
 }
 
-/** The declared tool names of a request without `tools`: shared, not allocated per request. */
-const NO_TOOLS: ReadonlySet<string> = new Set();
-
 /** Validates `tools` and returns the declared tool names (for `tool_choice`). */
 function validateTools(tools: unknown): Set<string> {
   if (!Array.isArray(tools)) fail("tools", "must be an array");
@@ -285,7 +283,7 @@ export function validateAnthropicRequest(body: unknown): AnthropicMessagesReques
     for (let i = 0; i < stops.length; i++) if (typeof stops[i] !== "string") fail(`stop_sequences.${i}`, "must be a string");
   }
 
-  const declared = body["tools"] === undefined ? NO_TOOLS : validateTools(body["tools"]);
+  const declared = body["tools"] === undefined ? NO_NAMES : validateTools(body["tools"]);
   if (body["tool_choice"] !== undefined) validateToolChoice(body["tool_choice"], declared);
   if (body["thinking"] !== undefined) validateThinking(body["thinking"]);
   if (body["output_config"] !== undefined) validateOutputConfig(body["output_config"]);

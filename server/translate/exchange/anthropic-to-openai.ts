@@ -15,7 +15,8 @@ import { OpenAIStreamDecoder } from "../openai/stream-decoder.js";
 import { openaiUsageToCanonical } from "../openai/usage.js";
 import { responseOutputChars } from "../usage-estimate.js";
 import { isObject } from "../../lib/is-object.js";
-import { declaredToolNames, NO_TOOL_NAMES } from "./openai-to-openai.js";
+import { NO_NAMES } from "../no-names.js";
+import { declaredToolNames } from "./openai-to-openai.js";
 import { translateStream, type Exchange, type ExchangeContext, type RequestSource, type StreamDecoder } from "./exchange.js";
 
 /**
@@ -27,7 +28,7 @@ export function createAnthropicToOpenAI(request: RequestSource<AnthropicMessages
   const encodeContext = { id: ctx.id, model: request().model, created: ctx.created };
   // What the answer's translation needs of the request, from the attempt's encoding: small, unlike the request.
   let toolNames: ToolNameMap = NO_SHORTENED_NAMES;
-  let upstreamTools = NO_TOOL_NAMES;
+  let upstreamTools = NO_NAMES;
   return {
     upstreamBody(backend) {
       const canonical: CanonicalRequest = anthropicRequestToCanonical(request());

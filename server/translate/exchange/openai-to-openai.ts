@@ -11,14 +11,12 @@ import { textLength } from "../usage-estimate.js";
 import type { OpenAIChatBody } from "../openai/validate.js";
 import type { Exchange, RequestSource, StreamTranslator } from "./exchange.js";
 import { isObject } from "../../lib/is-object.js";
+import { NO_NAMES } from "../no-names.js";
 
-
-/** The tool names of a request that declares none: shared, not allocated per request. */
-export const NO_TOOL_NAMES: ReadonlySet<string> = new Set();
 
 /** Names of the function tools a request declares (what the GPT-OSS repair may turn content into). */
 export function declaredToolNames(tools: ReadonlyArray<Record<string, unknown>> | undefined): ReadonlySet<string> {
-  if (tools === undefined || tools.length === 0) return NO_TOOL_NAMES;
+  if (tools === undefined || tools.length === 0) return NO_NAMES;
   const names = new Set<string>();
   for (const tool of tools) {
     const fn = tool.function;
@@ -37,7 +35,7 @@ export function createOpenAIPassthrough(request: RequestSource<OpenAIChatBody>):
   const { stream, stream_options: streamOptions } = request();
   const clientWantsUsage = streamOptions?.include_usage === true;
   // What the GPT-OSS repair may turn content into: the tools of the request, read when the attempt is encoded.
-  let declaredTools = NO_TOOL_NAMES;
+  let declaredTools = NO_NAMES;
   return {
     upstreamBody(backend: BackendConfig) {
       const body = request();
